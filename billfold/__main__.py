@@ -1,0 +1,3 @@
+from billfold.cli import main
+
+raise SystemExit(main())

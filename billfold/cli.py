@@ -1,0 +1,100 @@
+"""The ``billfold`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from billfold.config import Settings
+
+DEFAULT_DATABASE = "billfold.db"
+
+
+def _database_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        default=DEFAULT_DATABASE,
+        help="SQLite file path or postgresql:// URL (default: ./billfold.db)",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="billfold", description="A payments platform that speaks Stripe's API.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API server (and its workers)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=12111)
+    serve.add_argument("--public-url", default="", help="address people use to reach hosted pages")
+    serve.add_argument("--no-worker", action="store_true", help="do not deliver webhooks in this process")
+    _database_arg(serve)
+
+    keys = commands.add_parser("keys", help="print the platform's API keys, or create one")
+    _database_arg(keys)
+    key_commands = keys.add_subparsers(dest="keys_command")
+    create = key_commands.add_parser("create", help="create an API key")
+    _database_arg(create)
+    create.add_argument("--restricted", action="store_true", help="a restricted key (rk_...)")
+    create.add_argument("--live", action="store_true", help="a live-mode key")
+    create.add_argument("--name", default=None)
+    create.add_argument(
+        "--permission",
+        action="append",
+        default=[],
+        metavar="RESOURCE=read|write",
+        help="a right of a restricted key, e.g. customers=write (repeatable; * for all resources)",
+    )
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "serve":
+        from billfold.server import serve as run
+
+        run(
+            Settings(
+                database_url=args.database,
+                host=args.host,
+                port=args.port,
+                public_url=args.public_url,
+                run_worker=not args.no_worker,
+            )
+        )
+        return 0
+    if args.command == "keys":
+        return _keys(args)
+    return 2
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from billfold import accounts
+    from billfold.app import Billfold
+    from billfold.server import print_keys
+
+    app = Billfold(Settings(database_url=args.database))
+    app.start()
+    if args.keys_command != "create":
+        print_keys(app)
+        return 0
+    permissions: dict[str, str] = {}
+    for item in args.permission:
+        resource, _, right = item.partition("=")
+        if right not in ("read", "write") or not resource:
+            print(f"billfold: bad --permission {item!r}: use RESOURCE=read or RESOURCE=write", file=sys.stderr)
+            return 2
+        permissions[resource] = right
+    if args.restricted and not permissions:
+        print("billfold: a restricted key needs at least one --permission", file=sys.stderr)
+        return 2
+    kind = "restricted" if args.restricted else "secret"
+    key = accounts.ApiKey(
+        accounts.new_key(kind, args.live), app.platform_account, kind, args.live, permissions, args.name
+    )
+    with app.db.transaction() as tx:
+        accounts.insert_key(tx, key, app.clock.now())
+    print(key.secret)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

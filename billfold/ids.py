@@ -1,0 +1,47 @@
+"""Object id prefixes, exactly as Stripe spells them, and id generation."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+PREFIXES: dict[str, str] = {
+    "account": "acct",
+    "balance_transaction": "txn",
+    "charge": "ch",
+    "customer": "cus",
+    "event": "evt",
+    "payment_intent": "pi",
+    "payment_method": "pm",
+    "refund": "re",
+    "request": "req",
+    "setup_attempt": "setatt",
+    "setup_intent": "seti",
+    "token": "tok",
+    "card": "card",
+    "webhook_endpoint": "we",
+    "webhook_secret": "whsec",
+    "secret_key": "sk",
+    "publishable_key": "pk",
+    "restricted_key": "rk",
+    "delivery": "whdel",
+    "dispute": "dp",
+}
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def random_part(length: int = 24) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def new_id(kind: str, length: int = 24) -> str:
+    return f"{PREFIXES[kind]}_{random_part(length)}"
+
+
+def object_type_for_id(object_id: str) -> str | None:
+    prefix = object_id.split("_", 1)[0]
+    for kind, known in PREFIXES.items():
+        if known == prefix:
+            return kind
+    return None
