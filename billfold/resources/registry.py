@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from billfold.resources.payments import customers
+from billfold.resources.events import events, webhook_endpoints
+from billfold.resources.payments import (
+    balance,
+    charges,
+    customers,
+    payment_intents,
+    payment_methods,
+    refunds,
+    setup_intents,
+)
 from billfold.wire.router import Routes
 
 ROUTE_GROUPS: list[Routes] = [
     customers.routes,
+    payment_methods.routes,
+    setup_intents.routes,
+    payment_intents.routes,
+    charges.routes,
+    refunds.routes,
+    balance.routes,
+    events.routes,
+    webhook_endpoints.routes,
 ]

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
+
+from billfold.web import three_d_secure
 
 if TYPE_CHECKING:
     from billfold.app import Billfold
@@ -17,5 +19,6 @@ def build(app: Billfold) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", **app.describe()})
 
-    routes = [Route("/billfold/health", health)]
+    routes: list[BaseRoute] = [Route("/billfold/health", health)]
+    routes.extend(three_d_secure.routes(app))
     return Starlette(routes=routes)

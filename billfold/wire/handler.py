@@ -109,9 +109,9 @@ def handle(app: Billfold, request: ApiRequest) -> ApiResponse:
         return ApiResponse(exc.status, dumps(exc.body()).encode(), headers)
     except Exception:
         log.exception("unhandled error in %s %s (%s)", request.method, request.path, request_id)
-        body = {"error": {"type": "api_error", "message": "An unexpected error occurred."}}
+        failure = {"error": {"type": "api_error", "message": "An unexpected error occurred."}}
         headers["Stripe-Should-Retry"] = "true"
-        return ApiResponse(500, dumps(body).encode(), headers)
+        return ApiResponse(500, dumps(failure).encode(), headers)
 
 
 def _raw_params(request: ApiRequest) -> dict[str, Any]:

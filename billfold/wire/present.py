@@ -34,6 +34,9 @@ def register(name: str, expandable: Iterable[str] = (), render: Renderer | None 
 def render(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
     if data.get("deleted") is True:
         return {"id": data["id"], "object": data["object"], "deleted": True}
+    # Keys starting with "_" are Billfold's private bookkeeping, never shown.
+    for private in [key for key in data if key.startswith("_")]:
+        del data[private]
     kind = OBJECT_TYPES.get(str(data.get("object")))
     if kind is not None and kind.render is not None:
         return kind.render(ctx, data)

@@ -1,0 +1,120 @@
+"""The ledger: every movement of money is a balance transaction, and balances are sums of them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from billfold import ids
+from billfold.wire.present import register
+
+if TYPE_CHECKING:
+    from billfold.context import Ctx
+    from billfold.store.db import Tx
+    from billfold.store.objects import Scope
+
+DAY = 86_400
+
+# Stripe's reporting category for each balance transaction type we record.
+REPORTING_CATEGORIES = {
+    "charge": "charge",
+    "payment": "charge",
+    "refund": "refund",
+    "payment_refund": "refund",
+    "refund_failure": "refund_failure",
+    "adjustment": "dispute",
+    "stripe_fee": "fee",
+    "application_fee": "platform_earning",
+    "transfer": "transfer",
+    "payout": "payout",
+}
+
+
+def card_fee(ctx: Ctx, amount: int) -> int:
+    """The processing fee for a card payment, from the account's pricing (2.9% + 30 by default)."""
+    settings = ctx.account_settings
+    basis_points = int(settings["card_fee_basis_points"])
+    fixed = int(settings["card_fee_fixed"])
+    # Round half up, in integers: no float ever touches an amount.
+    return (amount * basis_points + 5_000) // 10_000 + fixed
+
+
+def settlement_time(ctx: Ctx, immediate: bool = False) -> int:
+    if immediate:
+        return ctx.now
+    return ctx.now + int(ctx.account_settings["settlement_days"]) * DAY
+
+
+def record(
+    ctx: Ctx,
+    *,
+    amount: int,
+    currency: str,
+    type: str,
+    source: str | None,
+    fee: int = 0,
+    fee_description: str = "Stripe processing fees",
+    available_on: int | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    fee_details = (
+        [{"amount": fee, "application": None, "currency": currency, "description": fee_description,
+          "type": "stripe_fee"}]
+        if fee
+        else []
+    )
+    transaction: dict[str, Any] = {
+        "id": ids.new_id("balance_transaction"),
+        "object": "balance_transaction",
+        "amount": amount,
+        "available_on": ctx.now if available_on is None else available_on,
+        "created": ctx.now,
+        "currency": currency,
+        "description": description,
+        "exchange_rate": None,
+        "fee": fee,
+        "fee_details": fee_details,
+        "net": amount - fee,
+        "reporting_category": REPORTING_CATEGORIES.get(type, type),
+        "source": source,
+        "status": "pending",
+        "type": type,
+    }
+    ctx.objects.insert(transaction)
+    ctx.tx.execute(
+        "INSERT INTO ledger_entries (id, account, livemode, currency, amount, fee, net, type, source, "
+        "available_on, created) VALUES (:id, :account, :livemode, :currency, :amount, :fee, :net, "
+        ":type, :source, :available_on, :created)",
+        id=transaction["id"],
+        account=ctx.scope.account,
+        livemode=ctx.livemode,
+        currency=currency,
+        amount=amount,
+        fee=fee,
+        net=amount - fee,
+        type=type,
+        source=source,
+        available_on=transaction["available_on"],
+        created=ctx.now,
+    )
+    return transaction
+
+
+def balances(tx: Tx, scope: Scope, now: int) -> dict[str, dict[str, int]]:
+    """Net amounts per currency, split into available and pending at ``now``."""
+    rows = tx.all(
+        "SELECT currency, SUM(CASE WHEN available_on <= :now THEN net ELSE 0 END) AS available, "
+        "SUM(CASE WHEN available_on > :now THEN net ELSE 0 END) AS pending "
+        "FROM ledger_entries WHERE account = :account AND livemode = :livemode GROUP BY currency",
+        now=now,
+        account=scope.account,
+        livemode=scope.livemode,
+    )
+    return {row.currency: {"available": int(row.available), "pending": int(row.pending)} for row in rows}
+
+
+def _render(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
+    data["status"] = "available" if data["available_on"] <= ctx.now else "pending"
+    return data
+
+
+register("balance_transaction", expandable=("source",), render=_render)

@@ -1,0 +1,7 @@
+"""webhook endpoints (being written)."""
+
+from __future__ import annotations
+
+from billfold.wire.router import Routes
+
+routes = Routes("webhook_endpoints")

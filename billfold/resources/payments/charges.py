@@ -1,0 +1,7 @@
+"""charges (being written)."""
+
+from __future__ import annotations
+
+from billfold.wire.router import Routes
+
+routes = Routes("charges")

@@ -1,0 +1,7 @@
+"""payment intents (being written)."""
+
+from __future__ import annotations
+
+from billfold.wire.router import Routes
+
+routes = Routes("payment_intents")
