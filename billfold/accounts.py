@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from billfold import ids
+from billfold.errors import InvalidRequestError
 from billfold.store.db import Database, Tx
-from billfold.wire.versions import LATEST
+from billfold.wire.versions import LATEST, validate
 
 DEFAULT_ACCOUNT_SETTINGS: dict[str, Any] = {
     "default_api_version": LATEST,
@@ -88,6 +89,21 @@ def account_settings(tx: Tx, account: str) -> dict[str, Any]:
     if row is not None:
         settings.update(json.loads(row.settings))
     return settings
+
+
+def set_default_api_version(tx: Tx, account: str, version: str) -> str:
+    """Set the version requests without ``Stripe-Version`` (and the account's events) use.
+
+    Raises InvalidRequestError for a version Stripe would refuse; nothing is written then.
+    """
+    version = validate(version)
+    row = tx.one("SELECT settings FROM accounts WHERE id = :id" + tx.for_update, id=account)
+    if row is None:
+        raise InvalidRequestError(f"No such account: '{account}'", code="resource_missing")
+    stored: dict[str, Any] = json.loads(row.settings)
+    stored["default_api_version"] = version
+    tx.execute("UPDATE accounts SET settings = :s WHERE id = :id", s=json.dumps(stored), id=account)
+    return version
 
 
 def platform_account(tx: Tx) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from billfold.accounts import ApiKey, account_settings, ensure_platform
@@ -27,7 +28,7 @@ class Billfold:
         self.keys = KeyRing(self.db)
         self.in_flight = InFlight()
         self.deliveries_due = threading.Event()
-        self._versions: dict[str, str] = {}
+        self._versions: dict[str, tuple[float, str]] = {}
         self.platform_account = ""
         self.platform_keys: list[ApiKey] = []
         self.created_platform = False
@@ -43,11 +44,13 @@ class Billfold:
         self.deliveries_due.set()
 
     def default_version(self, account: str) -> str:
-        version = self._versions.get(account)
-        if version is None:
-            with self.db.transaction(write=False) as tx:
-                version = str(account_settings(tx, account)["default_api_version"])
-            self._versions[account] = version
+        # Cached briefly, so `billfold settings set default_api_version=...` reaches a running server.
+        cached = self._versions.get(account)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        with self.db.transaction(write=False) as tx:
+            version = str(account_settings(tx, account)["default_api_version"])
+        self._versions[account] = (time.monotonic() + 5.0, version)
         return version
 
     def connected_scope(self, key: ApiKey, account: str) -> Scope:

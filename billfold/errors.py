@@ -10,6 +10,7 @@
     ├── AuthenticationError          401  invalid_request_error (Stripe's type for bad keys)
     ├── PermissionError_             403  invalid_request_error / secret_key_required etc.
     ├── RateLimitError               429  rate_limit_error
+    │   └── LockTimeout              429  rate_limit_error / lock_timeout (retry: Stripe-Should-Retry)
     └── APIError                     500  api_error
 
 Resources raise these; only ``billfold.wire`` turns them into HTTP responses.
@@ -27,6 +28,8 @@ class StripeError(Exception):
     status: int = 500
     # A CardError describes a payment attempt that happened: its state changes are kept.
     commits_state: bool = False
+    # Whether an idempotency key remembers this error; False for a request refused as malformed.
+    remembered: bool = True
 
     def __init__(
         self,
@@ -111,6 +114,18 @@ class PermissionError_(StripeError):
 class RateLimitError(StripeError):
     type = "rate_limit_error"
     status = 429
+
+
+class LockTimeout(RateLimitError):
+    """Another request held the objects this one needed; nothing changed and a retry is safe."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This object cannot be accessed right now because another API request or Stripe "
+            "process is currently accessing it. If you see this error intermittently, retry "
+            "the request.",
+            code="lock_timeout",
+        )
 
 
 class APIError(StripeError):

@@ -118,6 +118,7 @@ class ObjectStore:
         starting_after: str | None = None,
         ending_before: str | None = None,
         kinds: list[str] | None = None,
+        where: tuple[str, dict[str, Any]] | None = None,
     ) -> Page:
         clauses = ["account = :account", "livemode = :livemode", "object = :object", "deleted = :deleted"]
         params: dict[str, Any] = {
@@ -137,6 +138,10 @@ class ObjectStore:
                 names.append(f":kind_{i}")
                 params[f"kind_{i}"] = kind
             clauses.append(f"kind IN ({', '.join(names)})")
+        if where is not None:
+            # An extra condition from the caller, with its own (distinctly named) parameters.
+            clauses.append(f"({where[0]})")
+            params.update(where[1])
         if isinstance(created, int):
             clauses.append("created = :created_eq")
             params["created_eq"] = created

@@ -8,10 +8,23 @@ import anyio
 import anyio.to_thread
 from starlette.types import Receive, Scope, Send
 
-from billfold.wire.handler import ApiRequest, handle
+from billfold.wire.handler import MAX_BODY, ApiRequest, handle
 
 if TYPE_CHECKING:
     from billfold.app import Billfold
+
+# Stripe's API answers browsers too (Stripe.js calls it with a publishable key from any origin).
+CORS_HEADERS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-credentials", b"true"),
+    (b"access-control-allow-methods", b"GET, POST, HEAD, OPTIONS, DELETE"),
+    (b"access-control-expose-headers", b"Request-Id, Stripe-Should-Retry, Idempotent-Replayed"),
+    (b"access-control-max-age", b"300"),
+]
+_PREFLIGHT_HEADERS = (
+    b"Authorization, Content-Type, Idempotency-Key, Stripe-Account, Stripe-Version, "
+    b"X-Stripe-Client-User-Agent, X-Stripe-Client-Telemetry, User-Agent"
+)
 
 
 class AsgiApp:
@@ -21,14 +34,19 @@ class AsgiApp:
         self.limiter = anyio.CapacityLimiter(64)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path == "/v1" or path.startswith("/v1/")):
             await self.web(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            await self._preflight(scope, send)
             return
         body = bytearray()
         while True:
             message = await receive()
             body.extend(message.get("body", b""))
-            if not message.get("more_body"):
+            # Past the limit the handler refuses the request; stop buffering it.
+            if not message.get("more_body") or len(body) > MAX_BODY:
                 break
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         request = ApiRequest(
@@ -39,8 +57,19 @@ class AsgiApp:
             headers=headers,
         )
         response = await anyio.to_thread.run_sync(handle, self.app, request, limiter=self.limiter)
-        raw_headers = [(b"content-type", b"application/json")]
-        raw_headers.extend((k.lower().encode(), v.encode()) for k, v in response.headers.items())
+        raw_headers = [(b"content-type", b"application/json"), *CORS_HEADERS]
+        # Latin-1 round-trips whatever bytes a client sent (an echoed Idempotency-Key, say).
+        raw_headers.extend(
+            (k.lower().encode("latin-1"), v.encode("latin-1", "replace"))
+            for k, v in response.headers.items()
+        )
         raw_headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": response.body})
+
+    async def _preflight(self, scope: Scope, send: Send) -> None:
+        requested = dict(scope["headers"]).get(b"access-control-request-headers")
+        headers = [*CORS_HEADERS, (b"access-control-allow-headers", requested or _PREFLIGHT_HEADERS),
+                   (b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})

@@ -9,12 +9,16 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import DBAPIError
+
 from billfold import ids
 from billfold.context import Ctx
 from billfold.errors import (
     IdempotencyError,
     IdempotencyKeyInUse,
     InvalidRequestError,
+    LockTimeout,
+    RateLimitError,
     StripeError,
 )
 from billfold.store.objects import Scope, dumps
@@ -32,6 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("billfold.requests")
 
 MAX_BODY = 1 << 20
+MAX_IDEMPOTENCY_KEY = 255
+# PostgreSQL's serialization failure, deadlock and lock-not-available states.
+_LOCK_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 
 
 @dataclass
@@ -69,96 +76,153 @@ class InFlight:
             self._keys.discard(key)
 
 
+@dataclass
+class _Call:
+    """One authenticated, validated request, ready to run."""
+
+    app: Billfold
+    route: Route
+    raw: dict[str, Any]
+    params: dict[str, Any]
+    path_params: dict[str, str]
+    scope: Scope
+    key: ApiKey
+    version: str
+    request_id: str
+
+
 def handle(app: Billfold, request: ApiRequest) -> ApiResponse:
     request_id = ids.new_id("request", 14)
     headers = {"Request-Id": request_id}
-    version: str | None = None
     try:
         key = app.keys.authenticate(request.headers.get("authorization"))
         version = versions.validate(
             request.headers.get("stripe-version") or app.default_version(key.account)
         )
         headers["Stripe-Version"] = version
-        route, path_params, path_known = app.router.match(request.method, request.path)
-        if route is None:
-            raise InvalidRequestError(
-                f"Unrecognized request URL ({request.method}: {request.path}). "
-                "Billfold serves the Stripe API operations listed in its README.",
-                status=404 if not path_known else 405,
-            )
+        route, path_params = _route(app, request)
+        authorize(key, route, {})
         raw = _raw_params(request)
         params = parse_fields(route.params, raw)
-        authorize(key, route, params)
         scope = Scope(key.account, key.livemode)
         account_header = request.headers.get("stripe-account")
         if account_header and account_header != key.account:
             scope = app.connected_scope(key, account_header)
-        idempotency_key = request.headers.get("idempotency-key") if route.write else None
+        call = _Call(app, route, raw, params, path_params, scope, key, version, request_id)
+        idempotency_key = request.headers.get("idempotency-key", "").strip() if route.write else ""
         if idempotency_key:
-            status, body, replayed = _idempotent(
-                app, route, raw, params, path_params, scope, key, version, request_id,
-                idempotency_key, request,
-            )
             headers["Idempotency-Key"] = idempotency_key
+            status, body, replayed = _idempotent(call, idempotency_key, request)
             if replayed:
                 headers["Idempotent-Replayed"] = "true"
             return ApiResponse(status, body, headers)
-        status, payload = _execute(app, route, params, path_params, scope, key, version, request_id, None)
+        status, payload = _execute(call)
         return ApiResponse(status, dumps(payload).encode(), headers)
     except StripeError as exc:
-        return ApiResponse(exc.status, dumps(exc.body()).encode(), headers)
+        return _error(exc, headers)
+    except DBAPIError as exc:
+        if _is_lock_conflict(exc):
+            log.info("lock conflict in %s %s (%s): %s", request.method, request.path, request_id, exc)
+            return _error(LockTimeout(), headers)
+        return _failure(request, request_id, headers)
     except Exception:
-        log.exception("unhandled error in %s %s (%s)", request.method, request.path, request_id)
-        failure = {"error": {"type": "api_error", "message": "An unexpected error occurred."}}
+        return _failure(request, request_id, headers)
+
+
+def _error(exc: StripeError, headers: dict[str, str]) -> ApiResponse:
+    if isinstance(exc, IdempotencyKeyInUse | RateLimitError):
+        # Nothing happened and a retry may succeed: tell the SDKs so.
         headers["Stripe-Should-Retry"] = "true"
-        return ApiResponse(500, dumps(failure).encode(), headers)
+    return ApiResponse(exc.status, dumps(exc.body()).encode(), headers)
+
+
+def _failure(request: ApiRequest, request_id: str, headers: dict[str, str]) -> ApiResponse:
+    log.exception("unhandled error in %s %s (%s)", request.method, request.path, request_id)
+    failure = {
+        "error": {
+            "type": "api_error",
+            "message": f"An unknown error occurred while processing request {request_id}. "
+            "Nothing was changed; the server log has the details.",
+        }
+    }
+    headers["Stripe-Should-Retry"] = "true"
+    return ApiResponse(500, dumps(failure).encode(), headers)
+
+
+def _is_lock_conflict(exc: DBAPIError) -> bool:
+    state = getattr(exc.orig, "sqlstate", None)
+    return state in _LOCK_SQLSTATES or "database is locked" in str(exc.orig)
+
+
+def _route(app: Billfold, request: ApiRequest) -> tuple[Route, dict[str, str]]:
+    route, path_params, _ = app.router.match(request.method, request.path)
+    if route is None:
+        # Stripe answers an unknown path and a known path with the wrong method alike.
+        hint = ""
+        if request.path.endswith("/"):
+            hint = (
+                " If you are trying to list objects, remove the trailing slash. If you are "
+                "trying to retrieve an object, make sure you passed a valid (non-empty) "
+                "identifier in your code."
+            )
+        raise InvalidRequestError(
+            f"Unrecognized request URL ({request.method}: {request.path}).{hint} Billfold "
+            "serves the Stripe API operations listed in its README.",
+            status=404,
+        )
+    return route, path_params
 
 
 def _raw_params(request: ApiRequest) -> dict[str, Any]:
-    raw = forms.decode(request.query) if request.query else {}
+    parts = [_utf8(request.query.encode("latin-1", "replace"), "query string")] if request.query else []
     if request.body:
         if len(request.body) > MAX_BODY:
             raise InvalidRequestError("The request body is too large.", status=413)
         content_type = request.headers.get("content-type", "application/x-www-form-urlencoded")
-        if "json" in content_type:
+        if "json" in content_type or "multipart" in content_type:
             raise InvalidRequestError(
                 "Invalid request: the body must be form-encoded "
-                "(Content-Type: application/x-www-form-urlencoded)."
+                "(Content-Type: application/x-www-form-urlencoded), as the Stripe API expects."
             )
-        try:
-            text = request.body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidRequestError("The request body is not valid UTF-8.") from exc
-        raw.update(forms.decode(text))
-    return raw
+        parts.append(_utf8(request.body, "request body"))
+    # One pass over query and body together, so a name given in both shapes is caught.
+    return forms.decode("&".join(parts)) if parts else {}
 
 
-def _run(ctx: Ctx, route: Route, params: dict[str, Any], path_params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+def _utf8(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequestError(f"The {what} is not valid UTF-8.") from exc
+
+
+def _run(ctx: Ctx, call: _Call) -> tuple[int, dict[str, Any]]:
     """Run the handler; a card error keeps its state change and becomes the response."""
+    params = dict(call.params)
     expand = params.pop("expand", None)
     try:
-        result = route.handler(ctx, params, **path_params)
-        return 200, present(ctx, result, expand)
+        result = call.route.handler(ctx, params, **call.path_params)
     except StripeError as exc:
         if not exc.commits_state:
             raise
         return exc.status, exc.body()
+    try:
+        return 200, present(ctx, result, expand)
+    except InvalidRequestError as exc:
+        # An ``expand`` path the object lacks is a malformed request, not the endpoint's result.
+        exc.remembered = False
+        raise
 
 
-def _execute(
-    app: Billfold,
-    route: Route,
-    params: dict[str, Any],
-    path_params: dict[str, str],
-    scope: Scope,
-    key: ApiKey,
-    version: str,
-    request_id: str,
-    idempotency_key: str | None,
-) -> tuple[int, dict[str, Any]]:
-    with app.db.transaction(write=route.write) as tx:
-        ctx = Ctx(app, tx, scope, version, app.clock.now(), key, request_id, idempotency_key)
-        return _run(ctx, route, params, path_params)
+def _context(call: _Call, tx: Tx, now: int, idempotency_key: str | None) -> Ctx:
+    return Ctx(
+        call.app, tx, call.scope, call.version, now, call.key, call.request_id, idempotency_key
+    )
+
+
+def _execute(call: _Call) -> tuple[int, dict[str, Any]]:
+    with call.app.db.transaction(write=call.route.write) as tx:
+        return _run(_context(call, tx, call.app.clock.now(), None), call)
 
 
 def _fingerprint(request: ApiRequest, raw: dict[str, Any]) -> str:
@@ -166,30 +230,24 @@ def _fingerprint(request: ApiRequest, raw: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _idempotent(
-    app: Billfold,
-    route: Route,
-    raw: dict[str, Any],
-    params: dict[str, Any],
-    path_params: dict[str, str],
-    scope: Scope,
-    key: ApiKey,
-    version: str,
-    request_id: str,
-    idempotency_key: str,
-    request: ApiRequest,
-) -> tuple[int, bytes, bool]:
-    if len(idempotency_key) > 255:
+def _idempotent(call: _Call, idempotency_key: str, request: ApiRequest) -> tuple[int, bytes, bool]:
+    """Stripe's rule: once the endpoint begins, its response (success or error) is saved and
+    replayed for the same key and parameters; requests refused before that save nothing."""
+    if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
         raise InvalidRequestError(
-            "Invalid Idempotency-Key: it may be at most 255 characters long.", param="Idempotency-Key"
+            f"Invalid Idempotency-Key: it may be at most {MAX_IDEMPOTENCY_KEY} characters long, "
+            f"but you passed one of {len(idempotency_key)}.",
+            param="Idempotency-Key",
         )
+    app, scope = call.app, call.scope
     slot = (scope.account, scope.livemode, idempotency_key)
     if not app.in_flight.claim(slot):
         raise IdempotencyKeyInUse()
-    fingerprint = _fingerprint(request, raw)
+    fingerprint = _fingerprint(request, call.raw)
     try:
         with app.db.transaction(write=True) as tx:
             if tx.db.is_postgres:
+                # Other processes on the same database: the key's lock holder runs, others wait.
                 locked = tx.one(
                     "SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0)) AS ok",
                     k=f"{scope.account}:{scope.livemode}:{idempotency_key}",
@@ -207,8 +265,7 @@ def _idempotent(
                         "if you meant to execute a different request."
                     )
                 return status, body, True
-            ctx = Ctx(app, tx, scope, version, now, key, request_id, idempotency_key)
-            status, payload = _run(ctx, route, params, path_params)
+            status, payload = _run_saved(_context(call, tx, now, idempotency_key), call)
             body = dumps(payload).encode()
             tx.execute(
                 "INSERT INTO idempotency_keys (account, livemode, key, fingerprint, status, body, created) "
@@ -224,6 +281,22 @@ def _idempotent(
             return status, body, False
     finally:
         app.in_flight.release(slot)
+
+
+def _run_saved(ctx: Ctx, call: _Call) -> tuple[int, dict[str, Any]]:
+    """Run the handler inside a savepoint: an error it raises undoes its changes and becomes
+    the response the key remembers. Lock conflicts are not remembered: a retry should run."""
+    savepoint = ctx.tx.conn.begin_nested()
+    try:
+        result = _run(ctx, call)
+    except StripeError as exc:
+        if isinstance(exc, RateLimitError) or not exc.remembered:
+            raise
+        savepoint.rollback()
+        ctx.events.clear()
+        return exc.status, exc.body()
+    savepoint.commit()
+    return result
 
 
 def _stored(tx: Tx, slot: tuple[str, bool, str], oldest: int) -> tuple[str, int, bytes] | None:

@@ -62,9 +62,10 @@ class Str(Spec):
             )
             raise _invalid(f"Invalid {param}: must be one of {choices}", param)
         if len(text) > self.max_length:
-            raise _invalid(
-                f"Invalid {param}: must be at most {self.max_length} characters", param,
-                "parameter_invalid_string_too_long",
+            shown = text if len(text) <= 23 else f"{text[:10]}...{text[-10:]}"
+            raise InvalidRequestError(
+                f"Invalid string: {shown}; must be at most {self.max_length} characters",
+                param=param,
             )
         if self.pattern is not None and not re.fullmatch(self.pattern, text):
             raise _invalid(f"Invalid {param}: {text!r} is not in the expected format", param)
@@ -92,12 +93,12 @@ class Int(Spec):
         number = int(text)
         if self.min is not None and number < self.min:
             raise _invalid(
-                f"Invalid {param}: must be greater than or equal to {self.min}", param,
+                f"This value must be greater than or equal to {self.min}.", param,
                 "parameter_invalid_integer",
             )
         if self.max is not None and number > self.max:
             raise _invalid(
-                f"Invalid {param}: must be less than or equal to {self.max}", param,
+                f"This value must be less than or equal to {self.max}.", param,
                 "parameter_invalid_integer",
             )
         return number
@@ -210,6 +211,15 @@ class List(Spec):
         return {"type": "array", "items": self.item.openapi()}
 
 
+METADATA_MAX_KEYS = 50
+METADATA_MAX_KEY = 40
+METADATA_MAX_VALUE = 500
+
+
+def _too_many_keys(count: int) -> str:
+    return f"Metadata can have up to {METADATA_MAX_KEYS} keys, but you've set {count}."
+
+
 @dataclass
 class Metadata(Spec):
     """Stripe's metadata: 50 keys, keys up to 40 characters, values up to 500; ``""`` unsets."""
@@ -220,26 +230,38 @@ class Metadata(Spec):
 
     def parse(self, value: Any, param: str) -> dict[str, str | None]:
         if not isinstance(value, dict):
-            raise _invalid("Invalid metadata: metadata must be a hash", param)
-        if len(value) > 50:
-            raise _invalid("Invalid metadata: metadata can have at most 50 keys", param)
+            raise _invalid(
+                f"Invalid {param}: metadata must be a hash of string keys and string values "
+                f"(as in {param}[key]=value), or an empty string to unset it.",
+                param,
+            )
+        if len(value) > METADATA_MAX_KEYS:
+            raise _invalid(_too_many_keys(len(value)), param)
         result: dict[str, str | None] = {}
         for key, item in value.items():
             if not isinstance(item, str):
-                raise _invalid(f"Invalid metadata[{key}]: values must be strings", f"{param}[{key}]")
-            if len(key) > 40:
                 raise _invalid(
-                    f"Metadata keys can have up to 40 characters (key: {key[:40]}...)",
-                    f"{param}[{key}]",
-                )
-            if len(item) > 500:
-                raise _invalid(
-                    f"Metadata values can have up to 500 characters, but you passed in a value "
-                    f"that is {len(item)} characters. Invalid value: {item[:30]}...",
-                    f"{param}[{key}]",
+                    f"Invalid value for {param}[{key}]: metadata values must be strings, "
+                    "not a hash or an array.",
+                    param,
                 )
             if "[" in key or "]" in key:
-                raise _invalid(f"Invalid metadata key: {key}", f"{param}[{key}]")
+                raise _invalid(
+                    f"Invalid {param} key: {key}. Metadata keys may not contain square brackets.",
+                    param,
+                )
+            if len(key) > METADATA_MAX_KEY:
+                raise _invalid(
+                    f"Metadata keys can have up to {METADATA_MAX_KEY} characters, but you passed "
+                    f"in a key that is {len(key)} characters. Invalid key: {key[:METADATA_MAX_KEY]}...",
+                    param,
+                )
+            if len(item) > METADATA_MAX_VALUE:
+                raise _invalid(
+                    f"Metadata values can have up to {METADATA_MAX_VALUE} characters, but you passed "
+                    f"in a value that is {len(item)} characters. Invalid value: {item[:30]}...",
+                    param,
+                )
             result[key] = item or None
         return result
 
@@ -257,14 +279,20 @@ class AnyOf(Spec):
     description: str = ""
 
     def parse(self, value: Any, param: str) -> Any:
-        last: InvalidRequestError | None = None
+        errors: list[tuple[Spec, InvalidRequestError]] = []
         for option in self.options:
             try:
                 return option.check(value, param)
             except InvalidRequestError as exc:
-                last = exc
-        assert last is not None
-        raise last
+                errors.append((option, exc))
+        assert errors
+        # Report the error of the option shaped like the value (``created=x`` is a bad integer,
+        # ``created[gte]=x`` a bad range), not whichever option happened to be tried last.
+        hashes = (Dict, Metadata, List)
+        for option, error in errors:
+            if isinstance(value, dict | list) == isinstance(option, hashes):
+                raise error
+        raise errors[-1][1]
 
     def openapi(self) -> dict[str, Any]:
         return {"anyOf": [option.openapi() for option in self.options]}
@@ -280,8 +308,8 @@ def apply_metadata(current: dict[str, str], changes: dict[str, str | None] | Non
             merged.pop(key, None)
         else:
             merged[key] = value
-    if len(merged) > 50:
-        raise _invalid("Invalid metadata: metadata can have at most 50 keys", "metadata")
+    if len(merged) > METADATA_MAX_KEYS:
+        raise _invalid(_too_many_keys(len(merged)), "metadata")
     return merged
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,19 +17,29 @@ Renderer = Callable[["Ctx", dict[str, Any]], dict[str, Any]]
 MAX_EXPAND_DEPTH = 4
 
 
+# Builds a field that is left out unless expanded (Stripe's "includable" fields, e.g. charge.refunds).
+Includer = Callable[["Ctx", dict[str, Any]], Any]
+
+
 @dataclass(frozen=True)
 class ObjectType:
     name: str
     expandable: frozenset[str]
     render: Renderer | None = None
+    includable: Mapping[str, Includer] = dataclasses.field(default_factory=dict)
 
 
 OBJECT_TYPES: dict[str, ObjectType] = {}
 
 
-def register(name: str, expandable: Iterable[str] = (), render: Renderer | None = None) -> None:
+def register(
+    name: str,
+    expandable: Iterable[str] = (),
+    render: Renderer | None = None,
+    includable: Mapping[str, Includer] | None = None,
+) -> None:
     """Declare a Stripe object type: which of its fields expand, and how it renders."""
-    OBJECT_TYPES[name] = ObjectType(name, frozenset(expandable), render)
+    OBJECT_TYPES[name] = ObjectType(name, frozenset(expandable), render, dict(includable or {}))
 
 
 def render(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
@@ -78,6 +89,8 @@ def _expand(ctx: Ctx, node: dict[str, Any], parts: list[str], path: str) -> None
     if "object" in node and (kind is None or field not in kind.expandable):
         raise InvalidRequestError(f"This property cannot be expanded ({field}).", param="expand")
     value = node.get(field)
+    if value is None and kind is not None and field in kind.includable:
+        value = node[field] = kind.includable[field](ctx, node)
     if isinstance(value, str):
         target = ctx.objects.get(value, include_deleted=True)
         if target is not None:
