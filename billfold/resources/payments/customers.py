@@ -6,9 +6,10 @@ from typing import Any
 
 from billfold import ids
 from billfold.context import Ctx
-from billfold.errors import InvalidRequestError
+from billfold.errors import InvalidRequestError, ResourceMissing
 from billfold.events.record import diff
 from billfold.resources.base import ADDRESS, address, list_params, load, page
+from billfold.resources.payments import payment_methods
 from billfold.wire.params import (
     Dict,
     Int,
@@ -163,9 +164,10 @@ def create_customer(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     ctx.objects.insert(customer)
     ctx.emit("customer.created", customer)
     if params.get("payment_method"):
-        from billfold.resources.payments.payment_methods import attach
-
-        attach(ctx, params["payment_method"], customer_id, param="payment_method")
+        attached = payment_methods.attach(ctx, params["payment_method"], customer_id, param="payment_method")
+        if pending_default == params["payment_method"]:
+            # ``pm_card_visa`` in both places means the one PaymentMethod just attached.
+            pending_default = attached["id"]
     if pending_default:
         customer["invoice_settings"] = _invoice_settings(
             customer["invoice_settings"], {"default_payment_method": pending_default}, ctx, customer_id
@@ -212,6 +214,23 @@ def delete_customer(ctx: Ctx, params: dict[str, Any], customer: str) -> dict[str
 @routes.get("/v1/customers", list_params(email=Str(max_length=512), test_clock=Str()))
 def list_customers(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     return page(ctx, "customer", "/v1/customers", params, {"email": params.get("email")})
+
+
+@routes.get("/v1/customers/{customer}/payment_methods", payment_methods.CUSTOMER_LIST)
+def list_customer_payment_methods(ctx: Ctx, params: dict[str, Any], customer: str) -> dict[str, Any]:
+    load(ctx, "customer", customer, param="customer")
+    return payment_methods.for_customer(ctx, customer, params)
+
+
+@routes.get("/v1/customers/{customer}/payment_methods/{payment_method}")
+def retrieve_customer_payment_method(
+    ctx: Ctx, params: dict[str, Any], customer: str, payment_method: str
+) -> dict[str, Any]:
+    load(ctx, "customer", customer, param="customer")
+    method = ctx.objects.get(payment_method, "payment_method")
+    if method is None or method.get("customer") != customer:
+        raise ResourceMissing("PaymentMethod", payment_method, param="payment_method")
+    return method
 
 
 register("customer", expandable=("default_source", "invoice_settings", "test_clock"))
