@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from billfold import ids
+from billfold.ledger.money import rescale
 from billfold.wire.present import register
 
 if TYPE_CHECKING:
@@ -29,13 +30,21 @@ REPORTING_CATEGORIES = {
 }
 
 
-def card_fee(ctx: Ctx, amount: int) -> int:
+def card_fee_for(amount: int, currency: str, basis_points: int, fixed: int) -> int:
+    """A percentage plus a fixed part, rounded half up in integers: no float touches an amount.
+
+    ``fixed`` is written in cents (two decimals, as Stripe's price lists write "30¢"), so it
+    is rescaled to the charge currency's minor units: 30 becomes 0 yen and 300 fils.
+    """
+    return (amount * basis_points + 5_000) // 10_000 + rescale(fixed, 2, currency)
+
+
+def card_fee(ctx: Ctx, amount: int, currency: str = "usd") -> int:
     """The processing fee for a card payment, from the account's pricing (2.9% + 30 by default)."""
     settings = ctx.account_settings
-    basis_points = int(settings["card_fee_basis_points"])
-    fixed = int(settings["card_fee_fixed"])
-    # Round half up, in integers: no float ever touches an amount.
-    return (amount * basis_points + 5_000) // 10_000 + fixed
+    return card_fee_for(
+        amount, currency, int(settings["card_fee_basis_points"]), int(settings["card_fee_fixed"])
+    )
 
 
 def settlement_time(ctx: Ctx, immediate: bool = False) -> int:
@@ -67,6 +76,7 @@ def record(
         "object": "balance_transaction",
         "amount": amount,
         "available_on": ctx.now if available_on is None else available_on,
+        "balance_type": "payments",
         "created": ctx.now,
         "currency": currency,
         "description": description,
