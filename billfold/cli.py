@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--no-worker", action="store_true", help="do not deliver webhooks in this process")
     _database_arg(serve)
 
+    worker = commands.add_parser("worker", help="deliver webhooks only (run beside API servers)")
+    _database_arg(worker)
+
     keys = commands.add_parser("keys", help="print the platform's API keys, or create one")
     _database_arg(keys)
     key_commands = keys.add_subparsers(dest="keys_command")
@@ -46,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         help="a right of a restricted key, e.g. customers=write (repeatable; * for all resources)",
     )
 
+    settings = commands.add_parser("settings", help="print the platform account's settings (pricing, default_api_version), or change them")
+    _database_arg(settings)
+    setting_commands = settings.add_subparsers(dest="settings_command")
+    change = setting_commands.add_parser("set", help="change pricing, e.g. card_fee_basis_points=250")
+    _database_arg(change)
+    change.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "serve":
@@ -61,9 +71,42 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         return 0
+    if args.command == "worker":
+        from billfold.workers.webhooks import run as run_worker
+
+        return run_worker(Settings(database_url=args.database))
     if args.command == "keys":
         return _keys(args)
+    if args.command == "settings":
+        from billfold.ledger.pricing import settings_command
+
+        pricing, status = _api_version_setting(args.database, getattr(args, "assignments", None))
+        if status:
+            return status
+        return settings_command(args.database, pricing)
     return 2
+
+
+def _api_version_setting(database: str, assignments: list[str] | None) -> tuple[list[str], int]:
+    """Apply and print ``default_api_version``; the other assignments are pricing's to handle."""
+    from billfold import accounts
+    from billfold.app import Billfold
+    from billfold.errors import InvalidRequestError
+
+    versions = [item for item in assignments or [] if item.partition("=")[0].strip() == "default_api_version"]
+    rest = [item for item in assignments or [] if item not in versions]
+    app = Billfold(Settings(database_url=database))
+    app.start()
+    with app.db.transaction() as tx:
+        for item in versions:
+            try:
+                accounts.set_default_api_version(tx, app.platform_account, item.partition("=")[2].strip())
+            except InvalidRequestError as exc:
+                print(f"billfold: {exc.message}", file=sys.stderr)
+                return rest, 2
+        current = accounts.account_settings(tx, app.platform_account)["default_api_version"]
+    print(f"default_api_version={current}")
+    return rest, 0
 
 
 def _keys(args: argparse.Namespace) -> int:
@@ -77,10 +120,16 @@ def _keys(args: argparse.Namespace) -> int:
         print_keys(app)
         return 0
     permissions: dict[str, str] = {}
+    # A right over a resource no route belongs to would make a key that silently grants nothing.
+    resources = {route.resource for route in app.router.routes} | {"*"}
     for item in args.permission:
         resource, _, right = item.partition("=")
         if right not in ("read", "write") or not resource:
             print(f"billfold: bad --permission {item!r}: use RESOURCE=read or RESOURCE=write", file=sys.stderr)
+            return 2
+        if resource not in resources:
+            known = ", ".join(sorted(resources))
+            print(f"billfold: unknown resource {resource!r} in --permission; known: {known}", file=sys.stderr)
             return 2
         permissions[resource] = right
     if args.restricted and not permissions:

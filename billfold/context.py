@@ -27,6 +27,8 @@ class Ctx:
     # Filled by the resource functions: event ids recorded in this transaction.
     events: list[str] = field(default_factory=list)
     _endpoints: list[dict[str, Any]] | None = None
+    # Per-request memo for renderers, e.g. counts fetched once for a whole list page.
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def objects(self) -> ObjectStore:

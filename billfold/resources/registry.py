@@ -10,7 +10,9 @@ from billfold.resources.payments import (
     payment_intents,
     payment_methods,
     refunds,
+    setup_attempts,
     setup_intents,
+    tokens,
 )
 from billfold.wire.router import Routes
 
@@ -18,6 +20,8 @@ ROUTE_GROUPS: list[Routes] = [
     customers.routes,
     payment_methods.routes,
     setup_intents.routes,
+    setup_attempts.routes,
+    tokens.routes,
     payment_intents.routes,
     charges.routes,
     refunds.routes,

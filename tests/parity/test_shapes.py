@@ -21,6 +21,16 @@ NOT_YET: dict[str, set[str]] = {
 }
 
 
+# Deliberate differences from the fixture, each with its reason.
+KNOWN: dict[str, set[str]] = {
+    # refunds: left out since 2022-11-15 unless expanded; risk_level/risk_score: Radar's fields,
+    # declared by the SDK's Charge.Outcome though the fixture's example lacks them.
+    "charge": {"missing charge.refunds", "extra charge.outcome.risk_level", "extra charge.outcome.risk_score"},
+    # Real Stripe answers with the card's options filled in; the fixture shows an empty hash.
+    "payment_intent": {"extra payment_intent.payment_method_options.card"},
+}
+
+
 def fixture(name: str) -> dict[str, Any]:
     resources: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]
     return dict(resources[name])
@@ -37,7 +47,7 @@ def differences(ours: Any, theirs: Any, path: str, depth: int) -> list[str]:
         if key not in theirs:
             found.append(f"extra {path}{key}")
     for key in theirs:
-        if key in ours:
+        if key in ours and key != "metadata":  # free-form: its keys are the integration's own
             found.extend(differences(ours[key], theirs[key], f"{path}{key}.", depth - 1))
     return found
 
@@ -48,8 +58,12 @@ def check(name: str, ours: stripe.StripeObject) -> None:
     for skipped in NOT_YET.get(name, set()):
         theirs.pop(skipped, None)
         mine.pop(skipped, None)
-    problems = differences(mine, theirs, f"{name}.", 3)
-    assert problems == []
+    if name == "event":
+        # data.object is whatever object the event is about: its own parity test covers it.
+        theirs["data"] = {**theirs["data"], "object": {}}
+        mine["data"] = {**mine["data"], "object": {}}
+    problems = set(differences(mine, theirs, f"{name}.", 3)) - KNOWN.get(name, set())
+    assert sorted(problems) == []
 
 
 def _payment_intent(client: stripe.StripeClient) -> Any:
