@@ -41,6 +41,7 @@ def page(
     params: dict[str, Any],
     filters: dict[str, Any] | None = None,
     kinds: list[str] | None = None,
+    where: tuple[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     found = ctx.objects.page(
         object_type,
@@ -50,6 +51,7 @@ def page(
         starting_after=params.get("starting_after"),
         ending_before=params.get("ending_before"),
         kinds=kinds,
+        where=where,
     )
     return list_object(url, found.data, found.has_more)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from billfold.store.db import Tx
 
-INDEXED = ("customer", "payment_intent", "charge", "status", "email", "kind")
+INDEXED = ("customer", "payment_intent", "payment_method", "charge", "status", "email", "kind")
 
 
 def dumps(data: Any) -> str:
@@ -81,8 +81,9 @@ class ObjectStore:
     def insert(self, data: dict[str, Any]) -> dict[str, Any]:
         self.tx.execute(
             "INSERT INTO objects (id, account, livemode, object, created, customer, payment_intent, "
-            "charge, status, email, kind, deleted, data) VALUES (:id, :account, :livemode, :object, "
-            ":created, :customer, :payment_intent, :charge, :status, :email, :kind, :deleted, :data)",
+            "payment_method, charge, status, email, kind, deleted, data) VALUES (:id, :account, "
+            ":livemode, :object, :created, :customer, :payment_intent, :payment_method, :charge, "
+            ":status, :email, :kind, :deleted, :data)",
             id=data["id"],
             account=self.scope.account,
             livemode=self.scope.livemode,
@@ -97,7 +98,7 @@ class ObjectStore:
     def save(self, data: dict[str, Any], *, deleted: bool = False) -> dict[str, Any]:
         self.tx.execute(
             "UPDATE objects SET customer = :customer, payment_intent = :payment_intent, "
-            "charge = :charge, status = :status, email = :email, kind = :kind, deleted = :deleted, "
+            "payment_method = :payment_method, charge = :charge, status = :status, email = :email, kind = :kind, deleted = :deleted, "
             "data = :data WHERE id = :id AND account = :account AND livemode = :livemode",
             id=data["id"],
             account=self.scope.account,

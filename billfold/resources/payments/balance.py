@@ -12,9 +12,8 @@ from typing import Any
 from billfold.context import Ctx
 from billfold.errors import InvalidRequestError, ResourceMissing
 from billfold.ledger.balance_transactions import balances
-from billfold.resources.base import list_params, load
+from billfold.resources.base import list_params, load, page
 from billfold.wire.params import Currency, Str
-from billfold.wire.present import list_object
 from billfold.wire.router import Routes
 
 routes = Routes("balance")
@@ -96,16 +95,8 @@ def list_balance_transactions(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any
             {"l_account": ctx.scope.account, "l_livemode": ctx.livemode,
              **{f"l_{name}": params[name] for name in ("source", "currency") if name in params}},
         )
-    found = ctx.objects.page(
-        "balance_transaction",
-        filters={"kind": params["type"]} if params.get("type") else None,
-        created=params.get("created"),
-        limit=params.get("limit") or 10,
-        starting_after=params.get("starting_after"),
-        ending_before=params.get("ending_before"),
-        where=where,
-    )
-    return list_object("/v1/balance_transactions", found.data, found.has_more)
+    filters = {"kind": params.get("type")}
+    return page(ctx, "balance_transaction", "/v1/balance_transactions", params, filters, where=where)
 
 
 routes.routes.extend(_transactions.routes)

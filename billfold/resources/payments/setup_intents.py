@@ -13,11 +13,11 @@ from typing import Any
 from billfold import ids
 from billfold.context import Ctx
 from billfold.errors import InvalidRequestError, StateConflict
-from billfold.resources.base import list_params, load
+from billfold.resources.base import list_params, load, page
 from billfold.resources.payments import authentication, setup_attempts
 from billfold.resources.payments import payment_methods as pms
 from billfold.wire.params import Bool, Dict, Int, List, Metadata, Spec, Str, apply_metadata
-from billfold.wire.present import list_object, register
+from billfold.wire.present import register
 from billfold.wire.router import Routes
 
 routes = Routes("setup_intents")
@@ -258,24 +258,8 @@ def update_setup_intent(ctx: Ctx, params: dict[str, Any], intent: str) -> dict[s
 
 @routes.get("/v1/setup_intents", LIST)
 def list_setup_intents(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
-    where = None
-    if params.get("payment_method"):
-        field = (
-            "(data::json ->> 'payment_method')"
-            if ctx.tx.db.is_postgres
-            else "json_extract(data, '$.payment_method')"
-        )
-        where = (f"{field} = :si_payment_method", {"si_payment_method": params["payment_method"]})
-    found = ctx.objects.page(
-        "setup_intent",
-        filters={"customer": params["customer"]} if params.get("customer") else None,
-        created=params.get("created"),
-        limit=params.get("limit") or 10,
-        starting_after=params.get("starting_after"),
-        ending_before=params.get("ending_before"),
-        where=where,
-    )
-    return list_object("/v1/setup_intents", found.data, found.has_more)
+    filters = {"customer": params.get("customer"), "payment_method": params.get("payment_method")}
+    return page(ctx, "setup_intent", "/v1/setup_intents", params, filters)
 
 
 @routes.post("/v1/setup_intents/{intent}/confirm", CONFIRM, publishable=True)
