@@ -28,6 +28,7 @@ class Billfold:
         self.keys = KeyRing(self.db)
         self.in_flight = InFlight()
         self.deliveries_due = threading.Event()
+        self.jobs_due = threading.Event()
         self._versions: dict[str, tuple[float, str]] = {}
         self.platform_account = ""
         self.platform_keys: list[ApiKey] = []
@@ -42,6 +43,9 @@ class Billfold:
 
     def wake_deliveries(self) -> None:
         self.deliveries_due.set()
+
+    def wake_jobs(self) -> None:
+        self.jobs_due.set()
 
     def default_version(self, account: str) -> str:
         # Cached briefly, so `billfold settings set default_api_version=...` reaches a running server.

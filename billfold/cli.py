@@ -27,10 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=12111)
     serve.add_argument("--public-url", default="", help="address people use to reach hosted pages")
-    serve.add_argument("--no-worker", action="store_true", help="do not deliver webhooks in this process")
+    serve.add_argument("--no-worker", action="store_true", help="do not deliver webhooks or run jobs in this process")
     _database_arg(serve)
 
-    worker = commands.add_parser("worker", help="deliver webhooks only (run beside API servers)")
+    worker = commands.add_parser(
+        "worker", help="deliver webhooks and run scheduled jobs only (run beside API servers)"
+    )
     _database_arg(worker)
 
     keys = commands.add_parser("keys", help="print the platform's API keys, or create one")
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "worker":
-        from billfold.workers.webhooks import run as run_worker
+        from billfold.workers.runner import run as run_worker
 
         return run_worker(Settings(database_url=args.database))
     if args.command == "keys":

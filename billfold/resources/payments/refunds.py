@@ -3,18 +3,16 @@
 A refund locks its charge, checks what remains to refund, writes a ``refund`` balance
 transaction (Stripe keeps its processing fee), updates the charge's ``amount_refunded`` and
 ``refunded``, and emits ``refund.created`` and ``charge.refunded`` — all in the request's one
-transaction. Two test cards settle later (``REFUND_OUTCOMES``): their second step runs
-in this process a moment after the commit (see ``settle``).
+transaction. Two test cards settle later (``REFUND_OUTCOMES``): their second step is a
+scheduled job, due a moment after the commit, that survives restarts (see ``settle``).
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
-import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from billfold import ids
+from billfold import ids, jobs
 from billfold.context import Ctx
 from billfold.errors import InvalidRequestError, ResourceMissing, StateConflict
 from billfold.events.record import diff
@@ -26,16 +24,12 @@ from billfold.wire.params import Amount, Bool, Currency, Metadata, Spec, Str, ap
 from billfold.wire.present import list_object, register
 from billfold.wire.router import Routes
 
-if TYPE_CHECKING:
-    from billfold.app import Billfold
-    from billfold.store.objects import Scope
-
-log = logging.getLogger("billfold.refunds")
-
 routes = Routes("refunds")
 
 # How long a test card's refund waits before its second step (pending→succeeded, succeeded→failed).
 ASYNC_OUTCOME_DELAY = 2.0
+# The scheduled job (billfold.jobs) that takes that second step.
+SETTLE_JOB = "refund.settle"
 # Stripe's reason for the failing test card's refund (4000000000005126).
 TEST_FAILURE_REASON = "expired_or_canceled_card"
 
@@ -246,7 +240,7 @@ def create_refund(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     charge["refunded"] = _refundable(charge) <= 0
     if outcome is not None:
         refund["_settle_to"] = "succeeded" if outcome == "pending" else "failed"
-        _schedule(ctx, refund_id)
+        jobs.schedule(ctx, SETTLE_JOB, refund_id, ctx.app.clock.precise() + ASYNC_OUTCOME_DELAY)
     ctx.objects.insert(refund)
     ctx.emit("refund.created", refund)
     ctx.objects.save(charge)
@@ -329,45 +323,32 @@ def _give_back(
     return previous
 
 
-def _schedule(ctx: Ctx, refund_id: str) -> None:
-    app, scope = ctx.app, ctx.scope
+@jobs.handler(SETTLE_JOB)
+def settle(ctx: Ctx, refund_id: str) -> None:
+    """A test card refund's second step: pending→succeeded (7726) or succeeded→failed (5126).
 
-    def start() -> None:
-        timer = threading.Timer(ASYNC_OUTCOME_DELAY, settle, (app, scope, refund_id))
-        timer.daemon = True
-        timer.start()
-
-    ctx.tx.after_commit.append(start)
-
-
-def settle(app: Billfold, scope: Scope, refund_id: str) -> None:
-    """A test card refund's second step: pending→succeeded (7726) or succeeded→failed (5126)."""
-    try:
-        with app.db.transaction() as tx:
-            ctx = Ctx(app, tx, scope, app.default_version(scope.account), app.clock.now())
-            found = ctx.objects.get(refund_id, "refund")
-            if found is None or "_settle_to" not in found:
-                return
-            # The charge is locked first, as refund creation does, so the two never deadlock.
-            charge = ctx.objects.get(str(found["charge"]), "charge", for_update=True)
-            refund = ctx.objects.get(refund_id, "refund", for_update=True)
-            if refund is None or "_settle_to" not in refund:
-                return
-            target = refund.pop("_settle_to")
-            if target == "failed":
-                previous = _give_back(ctx, refund, charge, "failed", TEST_FAILURE_REASON)
-                ctx.emit("refund.failed", refund, previous)
-                ctx.emit("charge.refund.updated", refund, previous)
-                return
-            before = dict(refund)
-            refund["status"] = "succeeded"
-            refund.pop("pending_reason", None)
-            refund["destination_details"] = _destination(charge or {}, ctx.now, False)
-            previous = {**diff(before, refund), "pending_reason": "processing"}
-            ctx.objects.save(refund)
-            _updated(ctx, refund, previous)
-    except Exception:
-        log.exception("settling refund %s failed", refund_id)
+    A job may run again after a crash, so a refund already settled is left alone."""
+    found = ctx.objects.get(refund_id, "refund")
+    if found is None or "_settle_to" not in found:
+        return
+    # The charge is locked first, as refund creation does, so the two never deadlock.
+    charge = ctx.objects.get(str(found["charge"]), "charge", for_update=True)
+    refund = ctx.objects.get(refund_id, "refund", for_update=True)
+    if refund is None or "_settle_to" not in refund:
+        return
+    target = refund.pop("_settle_to")
+    if target == "failed":
+        previous = _give_back(ctx, refund, charge, "failed", TEST_FAILURE_REASON)
+        ctx.emit("refund.failed", refund, previous)
+        ctx.emit("charge.refund.updated", refund, previous)
+        return
+    before = dict(refund)
+    refund["status"] = "succeeded"
+    refund.pop("pending_reason", None)
+    refund["destination_details"] = _destination(charge or {}, ctx.now, False)
+    previous = {**diff(before, refund), "pending_reason": "processing"}
+    ctx.objects.save(refund)
+    _updated(ctx, refund, previous)
 
 
 def refunds_of_charge(ctx: Ctx, charge_id: str, limit: int = 10) -> dict[str, Any]:
