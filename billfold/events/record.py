@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import TYPE_CHECKING, Any
 
 from billfold import ids
 from billfold.events import deliveries
+from billfold.store.objects import dumps
 from billfold.wire.present import render
 
 if TYPE_CHECKING:
@@ -55,7 +55,8 @@ def endpoint_wants(endpoint: dict[str, Any], event_type: str) -> bool:
 def record_event(
     ctx: Ctx, event_type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    snapshot = render(ctx, copy.deepcopy(obj))
+    # A JSON round trip copies these plain documents several times faster than deepcopy.
+    snapshot = render(ctx, json.loads(dumps(obj)))
     data: dict[str, Any] = {"object": snapshot}
     if previous:
         data["previous_attributes"] = previous

@@ -8,7 +8,9 @@ reads an object it is about to change.
 
 from __future__ import annotations
 
+import re
 import threading
+from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,6 +55,8 @@ class Database:
             self.engine = sa.create_engine(self.url, pool_size=24, max_overflow=40, pool_pre_ping=True)
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
         self._statements: dict[str, sa.TextClause] = {}
+        self._native: dict[str, str] = {}
+        self._row_classes: dict[tuple[str, ...], Any] = {}
 
     @property
     def is_postgres(self) -> bool:
@@ -79,6 +83,22 @@ class Database:
         if clause is None:
             clause = self._statements[sql] = sa.text(sql)
         return clause
+
+    def native(self, sql: str) -> str:
+        """``sql`` in the driver's own parameter style (sqlite3 takes ``:name`` as written)."""
+        found = self._native.get(sql)
+        if found is None:
+            found = sql
+            if self.is_postgres:
+                found = _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+            self._native[sql] = found
+        return found
+
+    def row_class(self, columns: tuple[str, ...]) -> Any:
+        found = self._row_classes.get(columns)
+        if found is None:
+            found = self._row_classes[columns] = namedtuple("Row", columns, rename=True)
+        return found
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Tx]:
@@ -110,18 +130,49 @@ class Tx:
         self.conn = conn
         self.after_commit: list[Any] = []
 
-    def execute(self, sql: str, **params: Any) -> sa.CursorResult[Any]:
-        return self.conn.execute(self.db.statement(sql), params)
+    def execute(self, sql: str, **params: Any) -> Result:
+        # Straight to the driver's cursor on the transaction's connection: SQLAlchemy's
+        # statement machinery cost more than the database itself on the request path.
+        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self.db.native(sql), params)
+            rows: list[Any] = []
+            if cursor.description:
+                make = self.db.row_class(tuple(column[0] for column in cursor.description))
+                rows = [make(*values) for values in cursor.fetchall()]
+            return Result(rows, cursor.rowcount)
+        finally:
+            cursor.close()
 
-    def one(self, sql: str, **params: Any) -> sa.Row[Any] | None:
+    def one(self, sql: str, **params: Any) -> Any:
         return self.execute(sql, **params).first()
 
-    def all(self, sql: str, **params: Any) -> list[sa.Row[Any]]:
-        return list(self.execute(sql, **params).fetchall())
+    def all(self, sql: str, **params: Any) -> list[Any]:
+        return self.execute(sql, **params).fetchall()
 
     @property
     def for_update(self) -> str:
         return " FOR UPDATE" if self.db.is_postgres else ""
+
+
+class Result:
+    """Rows (named tuples: ``row.column``) and the affected row count of one statement."""
+
+    __slots__ = ("rows", "rowcount")
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+
+    def first(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+
+# ``:name`` placeholders, but not PostgreSQL's ``::type`` casts.
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
