@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import signal
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,7 +29,6 @@ from billfold.wire.versions import LATEST
 
 if TYPE_CHECKING:
     from billfold.app import Billfold
-    from billfold.config import Settings
 
 log = logging.getLogger("billfold.webhooks")
 
@@ -233,21 +231,3 @@ class DeliveryWorker:
         finished = self.app.clock.precise()
         error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
         return response.status_code, error, started, finished
-
-
-def run(settings: Settings) -> int:
-    """``billfold worker``: deliver webhooks (and expire idempotency keys) until told to stop."""
-    from billfold.app import Billfold
-
-    app = Billfold(settings)
-    app.start()
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    worker = DeliveryWorker(app)
-    worker.start()
-    log.info("delivering webhooks from %s", app.db.dialect)
-    stop.wait()
-    worker.stop()
-    app.db.dispose()
-    return 0
