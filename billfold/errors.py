@@ -3,6 +3,7 @@
     StripeError
     ├── InvalidRequestError          400  invalid_request_error
     │   ├── ResourceMissing          404  invalid_request_error / resource_missing
+    │   ├── ResourceExists           400  invalid_request_error / resource_already_exists
     │   ├── IdempotencyKeyInUse      409  invalid_request_error / idempotency_key_in_use
     │   └── StateConflict            400  invalid_request_error (a transition the object's state forbids)
     ├── IdempotencyError             400  idempotency_error
@@ -73,6 +74,11 @@ class ResourceMissing(InvalidRequestError):
         super().__init__(
             f"No such {kind}: '{object_id}'", code="resource_missing", param=param
         )
+
+
+class ResourceExists(InvalidRequestError):
+    def __init__(self, message: str = "An object with that id already exists.", param: str = "id") -> None:
+        super().__init__(message, code="resource_already_exists", param=param)
 
 
 class IdempotencyKeyInUse(InvalidRequestError):

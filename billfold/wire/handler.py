@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from sqlalchemy.exc import DBAPIError
 
 from billfold import ids
@@ -19,6 +21,7 @@ from billfold.errors import (
     InvalidRequestError,
     LockTimeout,
     RateLimitError,
+    ResourceExists,
     StripeError,
 )
 from billfold.store.objects import Scope, dumps
@@ -120,10 +123,16 @@ def handle(app: Billfold, request: ApiRequest) -> ApiResponse:
         return ApiResponse(status, dumps(payload).encode(), headers)
     except StripeError as exc:
         return _error(exc, headers)
-    except DBAPIError as exc:
-        if _is_lock_conflict(exc):
+    except (DBAPIError, sqlite3.Error, psycopg.Error) as exc:
+        # Statements run on the driver's cursor (billfold.store.db), so its errors arrive
+        # unwrapped; SQLAlchemy's wrapper still comes from transaction begin and commit.
+        driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
+        if _is_lock_conflict(driver_error):
             log.info("lock conflict in %s %s (%s): %s", request.method, request.path, request_id, exc)
             return _error(LockTimeout(), headers)
+        if _is_duplicate(driver_error):
+            # Two requests raced to create an object with the same caller-chosen id.
+            return _error(ResourceExists(), headers)
         return _failure(request, request_id, headers)
     except Exception:
         return _failure(request, request_id, headers)
@@ -149,9 +158,15 @@ def _failure(request: ApiRequest, request_id: str, headers: dict[str, str]) -> A
     return ApiResponse(500, dumps(failure).encode(), headers)
 
 
-def _is_lock_conflict(exc: DBAPIError) -> bool:
-    state = getattr(exc.orig, "sqlstate", None)
-    return state in _LOCK_SQLSTATES or "database is locked" in str(exc.orig)
+def _is_lock_conflict(exc: BaseException | None) -> bool:
+    state = getattr(exc, "sqlstate", None)
+    return state in _LOCK_SQLSTATES or "database is locked" in str(exc)
+
+
+def _is_duplicate(exc: BaseException | None) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "UNIQUE constraint failed: objects." in str(exc)
+    return getattr(exc, "sqlstate", None) == "23505" and "objects" in str(exc)
 
 
 def _route(app: Billfold, request: ApiRequest) -> tuple[Route, dict[str, str]]:
