@@ -21,7 +21,7 @@ from billfold.errors import StateConflict
 from billfold.wire.handler import ApiRequest, handle
 from billfold.wire.params import Bool, Currency, Str, parse_fields
 from billfold.wire.router import Route
-from tests.support.server import Server
+from tests.support.server import Server, create_pg_database, drop_pg_database
 from tests.wire.conftest import count_events, customers_with, error_of
 
 BAD_CREATES: list[tuple[dict[str, Any], str, str, str | None]] = [
@@ -188,12 +188,15 @@ def test_no_odd_parameter_shape_gives_a_500(http: httpx.Client, client: stripe.S
 # In-process: failures a real server cannot be made to produce on demand.
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Billfold]:
-    instance = Billfold(Settings(database_url=str(tmp_path / "errors.db")))
+@pytest.fixture(params=["sqlite", "postgres"])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Billfold]:
+    url = str(tmp_path / "errors.db") if request.param == "sqlite" else create_pg_database()
+    instance = Billfold(Settings(database_url=url))
     instance.start()
     yield instance
     instance.db.dispose()
+    if request.param == "postgres":
+        drop_pg_database(url)
 
 
 Reply = tuple[int, dict[str, Any], dict[str, str]]
@@ -239,6 +242,31 @@ def test_a_lock_conflict_is_a_retryable_429(app: Billfold) -> None:
         "message": body["error"]["message"],
     }
     assert headers["Stripe-Should-Retry"] == "true"
+
+
+def test_a_lock_conflict_from_the_driver_itself_is_a_429(app: Billfold) -> None:
+    def locked(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+        raise sqlite3.OperationalError("database is locked")
+
+    _add_route(app, "POST", "/v1/locked-raw", locked)
+    status, body, headers = _call(app, "POST", "/v1/locked-raw")
+    assert status == 429
+    assert body["error"]["code"] == "lock_timeout"
+    assert headers["Stripe-Should-Retry"] == "true"
+
+
+def test_a_duplicate_chosen_id_is_resource_already_exists_and_changes_nothing(app: Billfold) -> None:
+    def create_twice(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+        for _ in range(2):
+            ctx.objects.insert({"id": "SAME_ID", "object": "coupon", "created": ctx.now})
+        return {"id": "SAME_ID", "object": "coupon"}
+
+    _add_route(app, "POST", "/v1/twice", create_twice)
+    status, body, _ = _call(app, "POST", "/v1/twice")
+    assert status == 400
+    assert body["error"]["code"] == "resource_already_exists"
+    with app.db.transaction(write=False) as tx:
+        assert tx.one("SELECT id FROM objects WHERE id = 'SAME_ID'") is None
 
 
 def test_an_error_after_the_endpoint_began_undoes_its_changes(app: Billfold) -> None:
