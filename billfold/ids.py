@@ -31,6 +31,17 @@ PREFIXES: dict[str, str] = {
     "discount": "di",
     "product": "prod",
     "price": "price",
+    "invoice": "in",
+    "invoice_item": "ii",
+    "invoice_line_item": "il",
+    "invoice_payment": "inpay",
+    "tax_rate": "txr",
+    "billing.meter": "mtr",
+    "billing.meter_event_summary": "mtrusg",
+    "usage_record": "mbur",
+    "usage_record_summary": "sis",
+    "subscription": "sub",
+    "subscription_item": "si",
 }
 
 _ALPHABET = string.ascii_letters + string.digits

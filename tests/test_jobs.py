@@ -166,7 +166,7 @@ def job_row(app: Billfold, job_id: str) -> dict[str, Any]:
     with app.db.transaction(write=False) as tx:
         row = tx.one("SELECT * FROM jobs WHERE id = :id", id=job_id)
     assert row is not None
-    return dict(row._mapping)
+    return row._asdict()
 
 
 def test_a_job_runs_when_due_and_is_marked_done(app: Billfold, monkeypatch: pytest.MonkeyPatch) -> None:

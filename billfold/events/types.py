@@ -42,7 +42,7 @@ _BY_RESOURCE: dict[str, tuple[str, ...]] = {
         "will_be_due",
     ),
     "invoice_payment": ("paid",),
-    "invoiceitem": ("created", "deleted"),
+    "invoiceitem": ("created", "deleted", "updated"),
     "plan": ("created", "deleted", "updated"),
     "price": ("created", "deleted", "updated"),
     "product": ("created", "deleted", "updated"),

@@ -56,6 +56,22 @@ def page(
     return list_object(url, found.data, found.has_more)
 
 
+def page_computed(items: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict[str, Any]:
+    """A page of objects computed (not stored) in list order, paged by their ids."""
+    limit = params.get("limit") or 10
+    position = {item["id"]: index for index, item in enumerate(items)}
+    for name in ("starting_after", "ending_before"):
+        if name in params and params[name] not in position:
+            raise ResourceMissing("object", params[name], param=name)
+    if "starting_after" in params:
+        rest = items[position[params["starting_after"]] + 1 :]
+        return list_object(url, rest[:limit], len(rest) > limit)
+    if "ending_before" in params:
+        before = items[: position[params["ending_before"]]]
+        return list_object(url, before[-limit:], len(before) > limit)
+    return list_object(url, items[:limit], len(items) > limit)
+
+
 ADDRESS = Dict(
     fields={
         name: Str(max_length=200)

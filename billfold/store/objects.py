@@ -1,7 +1,8 @@
 """Stripe objects as JSON documents, scoped by account and livemode.
 
-Columns that lists filter on (customer, payment_intent, charge, status, email, kind)
-are copied out of the document on every write, so every list is an indexed range scan.
+Columns that lists filter on (customer, payment_intent, charge, status, email, kind, product,
+lookup_key, ...) are copied out of the document on every write, so every list is an indexed
+range scan.
 """
 
 from __future__ import annotations
@@ -12,7 +13,20 @@ from typing import Any
 
 from billfold.store.db import Tx
 
-INDEXED = ("customer", "payment_intent", "payment_method", "charge", "status", "email", "kind")
+INDEXED = (
+    "customer", "payment_intent", "payment_method", "charge", "status", "email", "kind",
+    "product", "lookup_key", "subscription", "invoice", "event_name",
+)
+# The write statements name every indexed column, so a new column is one entry in INDEXED.
+_INSERT = (
+    f"INSERT INTO objects (id, account, livemode, object, created, {', '.join(INDEXED)}, deleted, "
+    f"data) VALUES (:id, :account, :livemode, :object, :created, "
+    f"{', '.join(':' + c for c in INDEXED)}, :deleted, :data)"
+)
+_SAVE = (
+    f"UPDATE objects SET {', '.join(f'{c} = :{c}' for c in INDEXED)}, deleted = :deleted, "
+    "data = :data WHERE id = :id AND account = :account AND livemode = :livemode"
+)
 
 
 def dumps(data: Any) -> str:
@@ -24,6 +38,10 @@ def _index_values(data: dict[str, Any]) -> dict[str, Any]:
     for column in INDEXED:
         source = "type" if column == "kind" else column
         value = data.get(source)
+        if value is None:
+            # A key that is not a field of the object's shape is kept privately, e.g. a
+            # promotion code's case-folded code in ``_lookup_key``.
+            value = data.get("_" + source)
         values[column] = value if isinstance(value, str) else None
     return values
 
@@ -80,10 +98,7 @@ class ObjectStore:
 
     def insert(self, data: dict[str, Any]) -> dict[str, Any]:
         self.tx.execute(
-            "INSERT INTO objects (id, account, livemode, object, created, customer, payment_intent, "
-            "payment_method, charge, status, email, kind, deleted, data) VALUES (:id, :account, "
-            ":livemode, :object, :created, :customer, :payment_intent, :payment_method, :charge, "
-            ":status, :email, :kind, :deleted, :data)",
+            _INSERT,
             id=data["id"],
             account=self.scope.account,
             livemode=self.scope.livemode,
@@ -97,9 +112,7 @@ class ObjectStore:
 
     def save(self, data: dict[str, Any], *, deleted: bool = False) -> dict[str, Any]:
         self.tx.execute(
-            "UPDATE objects SET customer = :customer, payment_intent = :payment_intent, "
-            "payment_method = :payment_method, charge = :charge, status = :status, email = :email, kind = :kind, deleted = :deleted, "
-            "data = :data WHERE id = :id AND account = :account AND livemode = :livemode",
+            _SAVE,
             id=data["id"],
             account=self.scope.account,
             livemode=self.scope.livemode,

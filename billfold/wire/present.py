@@ -98,6 +98,19 @@ def _expand(ctx: Ctx, node: dict[str, Any], parts: list[str], path: str) -> None
             node[field] = value
     if isinstance(value, dict) and len(parts) > 1:
         _expand(ctx, value, parts[1:], path)
+    if isinstance(value, list):
+        # A list of ids (e.g. ``discounts``) expands each id it holds.
+        node[field] = [_expand_entry(ctx, entry, parts[1:], path) for entry in value]
+
+
+def _expand_entry(ctx: Ctx, entry: Any, rest: list[str], path: str) -> Any:
+    if isinstance(entry, str):
+        target = ctx.objects.get(entry, include_deleted=True)
+        if target is not None:
+            entry = render(ctx, target)
+    if isinstance(entry, dict) and rest:
+        _expand(ctx, entry, rest, path)
+    return entry
 
 
 def list_object(url: str, data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
