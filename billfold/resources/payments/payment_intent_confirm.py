@@ -247,6 +247,7 @@ def fail(ctx: Ctx, intent: dict[str, Any], method: dict[str, Any], error: dict[s
         intent.pop(private, None)
     ctx.objects.save(intent)
     ctx.emit("payment_intent.payment_failed", intent)
+    _tell_invoice(ctx, intent)
 
 
 def succeed(
@@ -273,6 +274,15 @@ def succeed(
     _save_for_later(ctx, intent, method)
     ctx.objects.save(intent)
     ctx.emit("payment_intent.amount_capturable_updated" if manual else "payment_intent.succeeded", intent)
+    _tell_invoice(ctx, intent)
+
+
+def _tell_invoice(ctx: Ctx, intent: dict[str, Any]) -> None:
+    """An invoice's PaymentIntent (however it was confirmed) pays or fails its invoice."""
+    if intent.get("_invoice"):
+        from billfold.resources.billing.invoice_payments import intent_settled
+
+        intent_settled(ctx, intent)
 
 
 def _save_for_later(ctx: Ctx, intent: dict[str, Any], method: dict[str, Any]) -> None:
