@@ -1,18 +1,22 @@
-"""Pages a person sees: the 3D Secure challenge and, later, hosted invoices and the dashboard."""
+"""Pages a person sees: the 3D Secure challenge, hosted invoices (and their PDFs), their CSS."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from billfold.web import three_d_secure
+from billfold.web import invoices, three_d_secure
 
 if TYPE_CHECKING:
     from billfold.app import Billfold
+
+STATIC = Path(__file__).parent / "static"
 
 
 def build(app: Billfold) -> Starlette:
@@ -21,4 +25,6 @@ def build(app: Billfold) -> Starlette:
 
     routes: list[BaseRoute] = [Route("/billfold/health", health)]
     routes.extend(three_d_secure.routes(app))
+    routes.extend(invoices.routes(app))
+    routes.append(Mount("/billfold/static", StaticFiles(directory=STATIC), name="static"))
     return Starlette(routes=routes)
