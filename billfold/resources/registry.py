@@ -2,6 +2,24 @@
 
 from __future__ import annotations
 
+from billfold.resources.billing import (
+    coupons,
+    invoice_items,
+    invoice_lines,
+    invoice_payments,
+    invoice_preview,
+    invoices,
+    meter_events,
+    meters,
+    plans,
+    prices,
+    products,
+    promotion_codes,
+    subscription_items,
+    subscriptions,
+    tax_rates,
+    usage_records,
+)
 from billfold.resources.events import events, webhook_endpoints
 from billfold.resources.payments import (
     balance,
@@ -28,4 +46,20 @@ ROUTE_GROUPS: list[Routes] = [
     balance.routes,
     events.routes,
     webhook_endpoints.routes,
+    products.routes,
+    prices.routes,
+    plans.routes,
+    coupons.routes,
+    promotion_codes.routes,
+    meters.routes,
+    meter_events.routes,
+    usage_records.routes,
+    subscriptions.routes,
+    subscription_items.routes,
+    tax_rates.routes,
+    invoice_items.routes,
+    invoices.routes,
+    invoice_lines.routes,
+    invoice_preview.routes,
+    invoice_payments.routes,
 ]
