@@ -44,15 +44,20 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def schedule(ctx: Ctx, kind: str, target: str, run_at: float) -> str:
-    """Queue ``kind`` for ``target`` at ``run_at`` (epoch seconds), in the caller's transaction."""
+def schedule(ctx: Ctx, kind: str, target: str, run_at: float, *, test_clock: str | None = None) -> str:
+    """Queue ``kind`` for ``target`` at ``run_at`` (epoch seconds), in the caller's transaction.
+
+    A job about something on a test clock names the clock: it runs on the clock's time, when the
+    clock is advanced past ``run_at`` (``billfold.resources.billing.test_clocks``), never on the
+    real-time worker.
+    """
     if kind not in HANDLERS:
         raise ValueError(f"no handler for job kind {kind!r}")
     job_id = ids.new_id("job")
     ctx.tx.execute(
         "INSERT INTO jobs (id, account, livemode, kind, target, run_at, status, attempts, "
-        "created, updated) VALUES (:id, :account, :livemode, :kind, :target, :run_at, "
-        "'pending', 0, :created, :updated)",
+        "created, updated, test_clock) VALUES (:id, :account, :livemode, :kind, :target, :run_at, "
+        "'pending', 0, :created, :updated, :test_clock)",
         id=job_id,
         account=ctx.scope.account,
         livemode=ctx.livemode,
@@ -61,8 +66,9 @@ def schedule(ctx: Ctx, kind: str, target: str, run_at: float) -> str:
         run_at=float(run_at),
         created=ctx.now,
         updated=float(ctx.now),
+        test_clock=test_clock,
     )
-    if ctx.app.wake_jobs not in ctx.tx.after_commit:
+    if test_clock is None and ctx.app.wake_jobs not in ctx.tx.after_commit:
         ctx.tx.after_commit.append(ctx.app.wake_jobs)
     return job_id
 
@@ -87,9 +93,10 @@ def _names(prefix: str, values: list[str]) -> tuple[str, dict[str, Any]]:
 
 def _due_clause(kinds: list[str]) -> tuple[str, dict[str, Any]]:
     # Only kinds this process can run: an older process beside a newer one leaves new kinds alone.
+    # A test clock's jobs wait for the clock to be advanced.
     names, params = _names("kind", kinds)
     clause = (
-        "status = 'pending' AND (claimed_until IS NULL OR claimed_until < :now) "
+        "status = 'pending' AND test_clock IS NULL AND (claimed_until IS NULL OR claimed_until < :now) "
         f"AND kind IN ({names})"
     )
     return clause, params

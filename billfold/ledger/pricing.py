@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from billfold.accounts import account_settings
+from billfold.ledger import dunning_settings
 from billfold.store.db import Tx
 
 # The settings this module may change, with the bounds a value must respect.
@@ -18,6 +19,9 @@ PRICING: dict[str, tuple[int, int]] = {
     "card_fee_basis_points": (0, 10_000),
     "card_fee_fixed": (0, 100_000),
     "settlement_days": (0, 90),
+    "dispute_fee": (0, 100_000),
+    "dispute_countered_fee": (0, 100_000),
+    "dispute_fee_returned_on_win": (0, 1),
 }
 
 
@@ -25,13 +29,19 @@ class SettingError(ValueError):
     """A ``KEY=VALUE`` that names no pricing setting or holds no acceptable value."""
 
 
-def parse_assignments(items: list[str]) -> dict[str, int]:
-    changes: dict[str, int] = {}
+def parse_assignments(items: list[str]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
     for item in items:
         name, sep, raw = item.partition("=")
         name = name.strip()
+        if sep and name in dunning_settings.SETTINGS:
+            try:
+                changes[name] = dunning_settings.parse_setting(name, raw)
+            except dunning_settings.DunningSettingError as exc:
+                raise SettingError(str(exc)) from None
+            continue
         if not sep or name not in PRICING:
-            known = ", ".join(sorted(PRICING))
+            known = ", ".join(sorted(PRICING) + list(dunning_settings.SETTINGS))
             raise SettingError(f"unknown setting {item!r}: use KEY=VALUE with KEY one of {known}")
         low, high = PRICING[name]
         try:
@@ -44,7 +54,7 @@ def parse_assignments(items: list[str]) -> dict[str, int]:
     return changes
 
 
-def update_pricing(tx: Tx, account: str, changes: dict[str, int]) -> dict[str, Any]:
+def update_pricing(tx: Tx, account: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Store ``changes`` in the account's settings (other settings untouched); return them all."""
     row = tx.one("SELECT settings FROM accounts WHERE id = :id" + tx.for_update, id=account)
     if row is None:
@@ -75,7 +85,8 @@ def settings_command(database_url: str, assignments: list[str] | None) -> int:
     with app.db.transaction() as tx:
         if changes:
             update_pricing(tx, app.platform_account, changes)
-        current = pricing(tx, app.platform_account)
+        current: dict[str, Any] = dict(pricing(tx, app.platform_account))
+        current.update(dunning_settings.shown(account_settings(tx, app.platform_account)))
     for name, value in current.items():
         print(f"{name}={value}")
     return 0

@@ -15,6 +15,7 @@ from billfold.context import Ctx
 from billfold.errors import InvalidRequestError
 from billfold.events.record import diff
 from billfold.resources.base import list_params, load, page
+from billfold.resources.billing import clock
 from billfold.resources.billing import invoice_item_pricing as pricing
 from billfold.resources.billing import invoice_params as spec
 from billfold.resources.billing.catalog import DecimalString, no_such
@@ -148,6 +149,7 @@ def create_invoice_item(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     customer = ctx.objects.get(params["customer"], "customer")
     if customer is None:
         raise no_such("customer", params["customer"], "customer")
+    clock.enter(ctx, customer["id"])
     subscription = params.get("subscription")
     if subscription is not None:
         found = ctx.objects.get(subscription, "subscription")

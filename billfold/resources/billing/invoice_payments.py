@@ -20,6 +20,7 @@ from billfold import ids
 from billfold.context import Ctx
 from billfold.errors import CardError, InvalidRequestError, ResourceMissing
 from billfold.resources.base import list_params, page
+from billfold.resources.billing import dunning
 from billfold.resources.billing.catalog import Where
 from billfold.resources.payments import payment_intent_capture, payment_intents
 from billfold.resources.payments import payment_methods as pms
@@ -177,7 +178,7 @@ def record_failure(ctx: Ctx, invoice: dict[str, Any], error: dict[str, Any] | No
     """One more failed attempt: the invoice stays as it is, and says so."""
     invoice["attempted"] = True
     invoice["attempt_count"] = int(invoice.get("attempt_count") or 0) + 1
-    invoice["next_payment_attempt"] = None  # dunning sets the next try when it plans one
+    invoice["next_payment_attempt"] = dunning.next_attempt(ctx, invoice, error)
     ctx.objects.save(invoice)
     ctx.emit("invoice.payment_failed", invoice)
     if error is not None and error.get("code") == "authentication_required":

@@ -146,7 +146,7 @@ def schedule_finalization(ctx: Ctx, invoice: dict[str, Any], at: int | None = No
     """Plan the automatic finalization of an auto-advancing draft (an hour after creation)."""
     when = at if at is not None else max(int(invoice["created"]) + FINALIZE_AFTER, ctx.now)
     invoice["automatically_finalizes_at"] = when
-    jobs.schedule(ctx, FINALIZE_JOB, invoice["id"], when)
+    jobs.schedule(ctx, FINALIZE_JOB, invoice["id"], when, test_clock=invoice.get("test_clock"))
 
 
 @jobs.handler(FINALIZE_JOB)

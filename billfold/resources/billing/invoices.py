@@ -14,7 +14,7 @@ from billfold.context import Ctx
 from billfold.errors import CardError, InvalidRequestError, StateConflict
 from billfold.events.record import diff
 from billfold.resources.base import load, page
-from billfold.resources.billing import invoice_items, invoice_render, invoice_updates
+from billfold.resources.billing import clock, invoice_items, invoice_render, invoice_updates
 from billfold.resources.billing import invoice_params as spec
 from billfold.resources.billing.catalog import no_such
 from billfold.resources.billing.invoice_discounts import inherited
@@ -123,6 +123,7 @@ def create_invoice_route(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     customer = ctx.objects.get(params["customer"], "customer")
     if customer is None:
         raise no_such("customer", params["customer"], "customer")
+    clock.enter(ctx, customer["id"])
     subscription = None
     if params.get("subscription"):
         subscription = ctx.objects.get(params["subscription"], "subscription")
@@ -212,6 +213,7 @@ def list_invoices(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
 @routes.post("/v1/invoices/{invoice}/finalize", spec.FINALIZE)
 def finalize_invoice(ctx: Ctx, params: dict[str, Any], invoice: str) -> dict[str, Any]:
     current = load(ctx, "invoice", invoice, param="invoice", for_update=True)
+    clock.enter(ctx, current["customer"])
     if "auto_advance" in params and current["status"] == "draft":
         current["auto_advance"] = params["auto_advance"]
     return finalize(ctx, current)
@@ -242,6 +244,7 @@ def _declined(ctx: Ctx, invoice: dict[str, Any]) -> CardError:
 @routes.post("/v1/invoices/{invoice}/pay", spec.PAY)
 def pay_invoice(ctx: Ctx, params: dict[str, Any], invoice: str) -> dict[str, Any]:
     current = load(ctx, "invoice", invoice, param="invoice", for_update=True)
+    clock.enter(ctx, current["customer"])
     status = current["status"]
     if status == "paid":
         raise StateConflict("Invoice is already paid")
@@ -283,12 +286,16 @@ def pay_invoice(ctx: Ctx, params: dict[str, Any], invoice: str) -> dict[str, Any
 
 @routes.post("/v1/invoices/{invoice}/void")
 def void_invoice(ctx: Ctx, params: dict[str, Any], invoice: str) -> dict[str, Any]:
-    return void(ctx, load(ctx, "invoice", invoice, param="invoice", for_update=True))
+    current = load(ctx, "invoice", invoice, param="invoice", for_update=True)
+    clock.enter(ctx, current["customer"])
+    return void(ctx, current)
 
 
 @routes.post("/v1/invoices/{invoice}/mark_uncollectible")
 def mark_uncollectible_invoice(ctx: Ctx, params: dict[str, Any], invoice: str) -> dict[str, Any]:
-    return mark_uncollectible(ctx, load(ctx, "invoice", invoice, param="invoice", for_update=True))
+    current = load(ctx, "invoice", invoice, param="invoice", for_update=True)
+    clock.enter(ctx, current["customer"])
+    return mark_uncollectible(ctx, current)
 
 
 @routes.post("/v1/invoices/{invoice}/send")

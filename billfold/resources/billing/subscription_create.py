@@ -13,12 +13,12 @@ from typing import Any
 from billfold import ids
 from billfold.context import Ctx
 from billfold.errors import InvalidRequestError
+from billfold.resources.billing import clock, tax_rates
 from billfold.resources.billing import subscription_billing as billing
 from billfold.resources.billing import subscription_changes as changes
 from billfold.resources.billing import subscription_lifecycle as lifecycle
 from billfold.resources.billing import subscription_periods as periods
 from billfold.resources.billing import subscription_state as state
-from billfold.resources.billing import tax_rates
 from billfold.resources.billing.catalog import no_such
 from billfold.resources.billing.price_build import METERS_REQUIRED
 from billfold.wire.versions import at_least
@@ -167,6 +167,7 @@ def create(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     customer = ctx.objects.get(customer_id, "customer")
     if customer is None:
         raise no_such("customer", customer_id, "customer")
+    clock.enter(ctx, customer_id)
     chosen = _items(ctx, params)
     currency, interval, count = state.check_prices_for([c[0] for c in chosen], "items")
     if params.get("currency") not in (None, currency):

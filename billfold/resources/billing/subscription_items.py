@@ -12,7 +12,7 @@ from typing import Any
 
 from billfold.context import Ctx
 from billfold.errors import InvalidRequestError
-from billfold.resources.billing import plans
+from billfold.resources.billing import clock, plans
 from billfold.resources.billing import subscription_changes as changes
 from billfold.resources.billing import subscription_params as spec
 from billfold.resources.billing import subscription_state as state
@@ -60,6 +60,7 @@ def _subscription_for(ctx: Ctx, subscription_id: str, param: str) -> dict[str, A
             "can no longer change.",
             param=param,
         )
+    clock.enter(ctx, str(found["customer"]))
     return found
 
 

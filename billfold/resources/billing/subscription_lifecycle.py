@@ -107,8 +107,10 @@ def on_invoice_payment_failed(ctx: Ctx, invoice: dict[str, Any]) -> None:
 
 def schedule_retry(ctx: Ctx, subscription: dict[str, Any], invoice: dict[str, Any]) -> None:
     """Dunning's entry point: when to try the invoice again, and the state it ends in once the
-    retries run out (the account's settings). The retry schedule is a later piece of Billing;
-    until it lands a past_due subscription stays past_due and renews as before."""
+    retries run out (the account's settings): see ``dunning``."""
+    from billfold.resources.billing import dunning
+
+    dunning.schedule_retry(ctx, subscription, invoice)
 
 
 def renew(ctx: Ctx, subscription: dict[str, Any]) -> dict[str, Any]:

@@ -236,10 +236,7 @@ def payment_method_for(ctx: Ctx, subscription: dict[str, Any]) -> str | None:
 
 def schedule(ctx: Ctx, kind: str, subscription: dict[str, Any], run_at: int) -> None:
     """Queue clock work for the subscription, once per kind and time. A subscription on a test
-    clock gets none: its time is the clock's, and advancing the clock runs what falls due (see
-    ``due_work``)."""
-    if subscription.get("test_clock"):
-        return
+    clock queues it on the clock: advancing the clock runs what falls due (``test_clocks``)."""
     queued = ctx.tx.one(
         "SELECT id FROM jobs WHERE status = 'pending' AND run_at = :run_at AND kind = :kind "
         "AND target = :target AND account = :account AND livemode = :livemode",
@@ -247,7 +244,7 @@ def schedule(ctx: Ctx, kind: str, subscription: dict[str, Any], run_at: int) -> 
         livemode=ctx.livemode,
     )
     if queued is None:
-        jobs.schedule(ctx, kind, subscription["id"], run_at)
+        jobs.schedule(ctx, kind, subscription["id"], run_at, test_clock=subscription.get("test_clock"))
 
 
 def due_work(subscription: dict[str, Any]) -> list[tuple[int, str]]:

@@ -14,6 +14,7 @@ from typing import Any
 from billfold.context import Ctx
 from billfold.errors import ResourceMissing
 from billfold.resources.base import page
+from billfold.resources.billing import clock
 from billfold.resources.billing import subscription_create as creating
 from billfold.resources.billing import subscription_items as items
 from billfold.resources.billing import subscription_lifecycle as lifecycle
@@ -59,18 +60,21 @@ def retrieve_subscription(ctx: Ctx, params: dict[str, Any], subscription_exposed
 @routes.post("/v1/subscriptions/{subscription_exposed_id}", spec.UPDATE)
 def update_subscription(ctx: Ctx, params: dict[str, Any], subscription_exposed_id: str) -> dict[str, Any]:
     found = state.load_subscription(ctx, subscription_exposed_id, for_update=True)
+    clock.enter(ctx, str(found["customer"]))
     return updating.update(ctx, found, params)
 
 
 @routes.delete("/v1/subscriptions/{subscription_exposed_id}", spec.CANCEL)
 def cancel_subscription(ctx: Ctx, params: dict[str, Any], subscription_exposed_id: str) -> dict[str, Any]:
     found = state.load_subscription(ctx, subscription_exposed_id, for_update=True)
+    clock.enter(ctx, str(found["customer"]))
     return updating.cancel(ctx, found, params)
 
 
 @routes.post("/v1/subscriptions/{subscription}/resume", spec.RESUME)
 def resume_subscription(ctx: Ctx, params: dict[str, Any], subscription: str) -> dict[str, Any]:
     found = state.load_subscription(ctx, subscription, param="subscription", for_update=True)
+    clock.enter(ctx, str(found["customer"]))
     return updating.resume(ctx, found, params)
 
 

@@ -127,6 +127,12 @@ def _apply(ctx: Ctx, customer: dict[str, Any], params: dict[str, Any]) -> None:
 
 @routes.post("/v1/customers", CREATE)
 def create_customer(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("test_clock"):
+        # The customer lives on the clock's time from its creation on.
+        clock = ctx.objects.get(params["test_clock"], "test_helpers.test_clock")
+        if clock is None:
+            raise ResourceMissing("test_clock", params["test_clock"], param="test_clock")
+        ctx.now = int(clock["frozen_time"])
     customer_id = ids.new_id("customer", 14)
     customer: dict[str, Any] = {
         "id": customer_id,
@@ -213,7 +219,8 @@ def delete_customer(ctx: Ctx, params: dict[str, Any], customer: str) -> dict[str
 
 @routes.get("/v1/customers", list_params(email=Str(max_length=512), test_clock=Str()))
 def list_customers(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
-    return page(ctx, "customer", "/v1/customers", params, {"email": params.get("email")})
+    filters = {"email": params.get("email"), "test_clock": params.get("test_clock")}
+    return page(ctx, "customer", "/v1/customers", params, filters)
 
 
 @routes.get("/v1/customers/{customer}/payment_methods", payment_methods.CUSTOMER_LIST)
