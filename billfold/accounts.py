@@ -19,6 +19,11 @@ DEFAULT_ACCOUNT_SETTINGS: dict[str, Any] = {
     "card_fee_basis_points": 290,
     "card_fee_fixed": 30,
     "settlement_days": 2,
+    # Dispute fees in cents: on every chargeback, and on countering one (refunded if won).
+    "dispute_fee": 1500,
+    "dispute_countered_fee": 0,
+    # 1: a won dispute gives the dispute fee back too (0: Stripe's US pricing since June 2025).
+    "dispute_fee_returned_on_win": 1,
 }
 
 
@@ -143,3 +148,53 @@ def ensure_platform(
             elif existing.account != account:
                 raise SystemExit(f"the pinned {kind} key belongs to another account")
         return account, list_keys(tx, account), created
+
+
+def create_connected(tx: Tx, account: str, platform: str, now: int) -> None:
+    """A connected account's row: its platform may act for it; its events use the platform's version."""
+    version = account_settings(tx, platform)["default_api_version"]
+    tx.execute(
+        "INSERT INTO accounts (id, platform, created, settings) VALUES (:id, :platform, :c, :s)",
+        id=account,
+        platform=platform,
+        c=now,
+        s=json.dumps({"default_api_version": version}),
+    )
+
+
+def platform_of(tx: Tx, account: str) -> str | None:
+    """The platform a connected account belongs to (None for a platform or an unknown id)."""
+    row = tx.one("SELECT platform FROM accounts WHERE id = :id", id=account)
+    return row.platform if row is not None else None
+
+
+def connected_livemode(tx: Tx, account: str, platform: str) -> bool | None:
+    """The mode a platform's connected account lives in; None if it is unknown or deleted."""
+    row = tx.one(
+        "SELECT livemode, deleted FROM objects WHERE id = :id AND account = :platform "
+        "AND object = 'account'",
+        id=account,
+        platform=platform,
+    )
+    if row is None or row.deleted:
+        return None
+    return bool(row.livemode)
+
+
+def create_platform(db: Database, now: int) -> tuple[str, list[ApiKey]]:
+    """Another platform beside the first, with its own keys (for a second business on one server)."""
+    with db.transaction() as tx:
+        first = tx.one("SELECT MIN(created) AS created FROM accounts WHERE platform IS NULL")
+        # Created strictly later, so the first platform stays the one ``ensure_platform`` finds.
+        created = max(now, int(first.created) + 1) if first and first.created is not None else now
+        account = ids.new_id("account", 16)
+        tx.execute(
+            "INSERT INTO accounts (id, platform, created, settings) VALUES (:id, NULL, :c, :s)",
+            id=account,
+            c=created,
+            s=json.dumps({}),
+        )
+        for kind in ("secret", "publishable"):
+            for livemode in (False, True):
+                insert_key(tx, ApiKey(new_key(kind, livemode), account, kind, livemode), now)
+        return account, list_keys(tx, account)

@@ -1,0 +1,1 @@
+"""Disputes: chargebacks and inquiries, and the evidence that answers them."""
