@@ -58,6 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     _database_arg(change)
     change.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
 
+    radar = commands.add_parser("radar", help="manage the platform account's Radar rules")
+    radar_commands = radar.add_subparsers(dest="radar_command", required=True)
+    radar_rules = radar_commands.add_parser(
+        "rules", help='list | add "Block if :risk_score: > 75" [POSITION] | remove ID | move ID POSITION'
+    )
+    _database_arg(radar_rules)
+    radar_rules.add_argument("--live", action="store_true", help="the live-mode rules")
+    radar_rules.add_argument("action", choices=("list", "add", "remove", "move"))
+    radar_rules.add_argument("values", nargs="*")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "serve":
@@ -79,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_worker(Settings(database_url=args.database))
     if args.command == "keys":
         return _keys(args)
+    if args.command == "radar":
+        from billfold.resources.radar.rule_store import rules_command
+
+        return rules_command(args.database, args.action, args.values, args.live)
     if args.command == "settings":
         from billfold.ledger.pricing import settings_command
 

@@ -1,4 +1,4 @@
-"""The ASGI entry point: ``/v1`` goes to the API pipeline, everything else to the web pages."""
+"""The ASGI entry point: ``/v1`` and ``/billfold/api`` go to the API pipeline, the rest to web pages."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ class AsgiApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path == "/v1" or path.startswith("/v1/")):
+        # Billfold's own controls (``/billfold/api/...``) share the API pipeline, off ``/v1``.
+        api = path == "/v1" or path.startswith(("/v1/", "/billfold/api/"))
+        if scope["type"] != "http" or not api:
             await self.web(scope, receive, send)
             return
         if scope["method"] == "OPTIONS":

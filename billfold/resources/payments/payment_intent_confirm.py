@@ -19,6 +19,7 @@ from billfold.resources.base import load
 from billfold.resources.payments import authentication, charges
 from billfold.resources.payments import payment_methods as pms
 from billfold.resources.payments.test_cards import TestCard
+from billfold.resources.radar import evaluate as radar
 from billfold.wire.present import render
 
 UNFINISHED = ("requires_payment_method", "requires_confirmation", "requires_action")
@@ -180,20 +181,27 @@ def attempt(
             network_status="not_sent_to_network",
         )
         return decline(ctx, intent, method, ("card_declined", "live_mode_test_card", LIVE_MODE_TEST_CARD), result)
-    if not intent.get("_authenticated") and needs_authentication(intent, method, card):
+    if not intent.get("_authenticated") and (
+        needs_authentication(intent, method, card) or radar.wants_three_d_secure(ctx, intent, method, card)
+    ):
         if intent.get("_off_session") or intent.get("_error_on_requires_action"):
             result = charges.outcome(
                 card, seed, kind="issuer_declined", reason="authentication_required",
                 network_status="declined_by_network",
             )
             reason = ("authentication_required", "authentication_required", AUTHENTICATION_REQUIRED)
-            return decline(ctx, intent, method, reason, result)
+            return decline(ctx, intent, method, reason, radar.stamp(result, card))
         intent["status"] = "requires_action"
         intent["next_action"] = authentication.next_action(ctx, intent, return_url)
         ctx.objects.save(intent)
         ctx.emit("payment_intent.requires_action", intent)
         return None
-    if card.decline_code:
+    # Radar's rules: an Allow rule also lifts the default block of the highest-risk test card.
+    verdict = radar.decide(ctx, intent, method, card)
+    if verdict.blocks:
+        result = radar.stamp(charges.outcome(card, seed), card, verdict)
+        return decline(ctx, intent, method, radar.BLOCKED, result)
+    if card.decline_code and not (card.radar_blocked and verdict.allows):
         code, decline_code, message = pms.decline_error(card)
         if card.radar_blocked:
             result = charges.outcome(
@@ -205,9 +213,21 @@ def attempt(
                 card, seed, kind="issuer_declined", reason=decline_code,
                 network_status="declined_by_network",
             )
-        return decline(ctx, intent, method, (code, decline_code, message), result)
-    succeed(ctx, intent, method, card, charges.outcome(card, seed))
+        return decline(ctx, intent, method, (code, decline_code, message), radar.stamp(result, card))
+    succeed(ctx, intent, method, card, radar.stamp(charges.outcome(card, seed), card, verdict))
+    if verdict.reviews:
+        _open_review(ctx, intent)
     return None
+
+
+def _open_review(ctx: Ctx, intent: dict[str, Any]) -> None:
+    """A Review rule matched: the payment went through and a review of its charge opens."""
+    from billfold.resources.radar.reviews import open_review
+
+    charge = load(ctx, "charge", str(intent["latest_charge"]))
+    open_review(ctx, intent, charge)
+    ctx.objects.save(charge)
+    ctx.objects.save(intent)
 
 
 def decline(
@@ -274,7 +294,17 @@ def succeed(
     _save_for_later(ctx, intent, method)
     ctx.objects.save(intent)
     ctx.emit("payment_intent.amount_capturable_updated" if manual else "payment_intent.succeeded", intent)
+    if not manual:
+        _after_payment(ctx, charge, card)
     _tell_invoice(ctx, intent)
+
+
+def _after_payment(ctx: Ctx, charge: dict[str, Any], card: TestCard) -> None:
+    """Test cards that are disputed or warned about after a captured payment (Stripe's test mode)."""
+    if card.dispute or card.early_fraud_warning:
+        from billfold.resources.disputes.lifecycle import after_payment
+
+        after_payment(ctx, charge, card)
 
 
 def _tell_invoice(ctx: Ctx, intent: dict[str, Any]) -> None:

@@ -245,6 +245,10 @@ def create_refund(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     ctx.emit("refund.created", refund)
     ctx.objects.save(charge)
     ctx.emit("charge.refunded", charge, diff(before, charge))
+    if charge.get("review"):
+        from billfold.resources.radar.reviews import close_for_refund
+
+        close_for_refund(ctx, charge, params.get("reason"))
     return refund
 
 

@@ -1,0 +1,1 @@
+"""Radar: rules, value lists, reviews and early fraud warnings."""
