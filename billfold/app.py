@@ -6,7 +6,13 @@ import threading
 import time
 from typing import Any
 
-from billfold.accounts import ApiKey, account_settings, ensure_platform
+from billfold.accounts import (
+    ApiKey,
+    account_settings,
+    connected_livemode,
+    ensure_platform,
+    platform_of,
+)
 from billfold.clock import Clock
 from billfold.config import Settings
 from billfold.errors import PermissionError_
@@ -59,8 +65,10 @@ class Billfold:
 
     def connected_scope(self, key: ApiKey, account: str) -> Scope:
         with self.db.transaction(write=False) as tx:
-            row = tx.one("SELECT platform FROM accounts WHERE id = :id", id=account)
-        if row is None or row.platform != key.account:
+            platform = platform_of(tx, account)
+            # Only the platform, in the mode the account was made in, and not once it is deleted.
+            livemode = connected_livemode(tx, account, key.account) if platform == key.account else None
+        if livemode is None or livemode != key.livemode:
             raise PermissionError_(
                 f"The provided key '{key.masked}' does not have access to account '{account}' "
                 "(or that account does not exist). Application access may have been revoked.",

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from billfold.web import invoices, three_d_secure
+from billfold.web import invoices, onboarding, three_d_secure
 
 if TYPE_CHECKING:
     from billfold.app import Billfold
@@ -26,5 +26,6 @@ def build(app: Billfold) -> Starlette:
     routes: list[BaseRoute] = [Route("/billfold/health", health)]
     routes.extend(three_d_secure.routes(app))
     routes.extend(invoices.routes(app))
+    routes.extend(onboarding.routes(app))
     routes.append(Mount("/billfold/static", StaticFiles(directory=STATIC), name="static"))
     return Starlette(routes=routes)

@@ -1,0 +1,1 @@
+"""Connect: connected accounts, their capabilities, bank accounts, onboarding and login links."""
