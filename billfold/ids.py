@@ -7,6 +7,8 @@ import string
 
 PREFIXES: dict[str, str] = {
     "account": "acct",
+    "bank_account": "ba",
+    "person": "person",
     "balance_transaction": "txn",
     "charge": "ch",
     "customer": "cus",
@@ -27,6 +29,7 @@ PREFIXES: dict[str, str] = {
     "delivery": "whdel",
     "job": "job",
     "dispute": "dp",
+    "radar.early_fraud_warning": "issfr",
     "promotion_code": "promo",
     "discount": "di",
     "product": "prod",
@@ -42,6 +45,11 @@ PREFIXES: dict[str, str] = {
     "usage_record_summary": "sis",
     "subscription": "sub",
     "subscription_item": "si",
+    "test_helpers.test_clock": "clock",
+    "review": "prv",
+    "radar.rule": "rule",
+    "radar.value_list": "rsl",
+    "radar.value_list_item": "rsli",
 }
 
 _ALPHABET = string.ascii_letters + string.digits

@@ -18,8 +18,18 @@ from billfold.resources.billing import (
     subscription_items,
     subscriptions,
     tax_rates,
+    test_clock_advance,
+    test_clocks,
     usage_records,
 )
+from billfold.resources.connect import (
+    account_links,
+    accounts,
+    capabilities,
+    external_accounts,
+    login_links,
+)
+from billfold.resources.disputes import disputes
 from billfold.resources.events import events, webhook_endpoints
 from billfold.resources.payments import (
     balance,
@@ -32,7 +42,11 @@ from billfold.resources.payments import (
     setup_intents,
     tokens,
 )
+from billfold.resources.radar import early_fraud_warnings, reviews, rule_store, value_lists
 from billfold.wire.router import Routes
+
+# Modules imported for the job handlers they register.
+JOB_MODULES = (test_clock_advance,)
 
 ROUTE_GROUPS: list[Routes] = [
     customers.routes,
@@ -62,4 +76,15 @@ ROUTE_GROUPS: list[Routes] = [
     invoice_lines.routes,
     invoice_preview.routes,
     invoice_payments.routes,
+    test_clocks.routes,
+    disputes.routes,
+    early_fraud_warnings.routes,
+    value_lists.routes,
+    reviews.routes,
+    rule_store.routes,
+    accounts.routes,
+    capabilities.routes,
+    external_accounts.routes,
+    account_links.routes,
+    login_links.routes,
 ]

@@ -15,7 +15,7 @@ from billfold.store.db import Tx
 
 INDEXED = (
     "customer", "payment_intent", "payment_method", "charge", "status", "email", "kind",
-    "product", "lookup_key", "subscription", "invoice", "event_name",
+    "product", "lookup_key", "subscription", "invoice", "event_name", "test_clock", "value_list",
 )
 # The write statements name every indexed column, so a new column is one entry in INDEXED.
 _INSERT = (

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import stripe
 
-from tests.support.server import Server
+from tests.conftest import new_server
+from tests.support.server import Server, drop_pg_database
 
 
 def pay(client: stripe.StripeClient, amount: int = 1000, method: str = "pm_card_visa",
@@ -27,6 +30,17 @@ def amounts(client: stripe.StripeClient, currency: str = "usd") -> dict[str, int
         rows = [row for row in balance[which] if row["currency"] == currency]
         found[which] = rows[0]["amount"] if rows else 0
     return found
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def quiet_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[stripe.StripeClient]:
+    """A server of its own: the list tests assert exact order, which background work that other
+    tests leave on the shared server (renewals, retries, disputes) would interleave with."""
+    server = new_server(request.param, tmp_path).start()
+    yield stripe.StripeClient(server.secret_key, base_addresses={"api": server.url})
+    server.stop()
+    if server.backend == "postgres":
+        drop_pg_database(server.database_url)
 
 
 def error_of(call: Any) -> stripe.InvalidRequestError:
@@ -130,7 +144,8 @@ def test_retrieve_expands_the_source(client: stripe.StripeClient) -> None:
     assert listed.data[0].source.id == refund.id
 
 
-def test_list_filters(client: stripe.StripeClient) -> None:
+def test_list_filters(quiet_client: stripe.StripeClient) -> None:
+    client = quiet_client
     started = int(time.time())
     _, charge = pay(client, 1500)
     refund = client.v1.refunds.create({"charge": charge.id, "amount": 100})
@@ -157,7 +172,8 @@ def test_list_filters(client: stripe.StripeClient) -> None:
     assert client.v1.balance_transactions.list({"currency": "gbp", "source": charge.id}).data == []
 
 
-def test_list_pages_newest_first(client: stripe.StripeClient) -> None:
+def test_list_pages_newest_first(quiet_client: stripe.StripeClient) -> None:
+    client = quiet_client
     made = [str(pay(client, 700 + i)[1].balance_transaction) for i in range(3)]
     first = client.v1.balance_transactions.list({"type": "charge", "limit": 2})
     assert [t.id for t in first.data] == made[::-1][:2]
