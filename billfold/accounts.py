@@ -24,6 +24,9 @@ DEFAULT_ACCOUNT_SETTINGS: dict[str, Any] = {
     "dispute_countered_fee": 0,
     # 1: a won dispute gives the dispute fee back too (0: Stripe's US pricing since June 2025).
     "dispute_fee_returned_on_win": 1,
+    # Seconds a subscription's renewal invoice stays a draft before it is finalized and charged
+    # (Stripe: about an hour); 0 finalizes and charges at once.
+    "renewal_invoice_delay": 3600,
 }
 
 

@@ -25,6 +25,9 @@ def new_server(backend: str, workdir: Path, **env: str) -> Server:
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp(f"billfold-{request.param}")
     instance = new_server(request.param, workdir).start()
+    # Renewal invoices are charged at once here, so renewal tests need not wait out Stripe's hour
+    # of draft time; tests/billing/test_saas_scenarios.py checks that hour on a server of its own.
+    instance.cli("settings", "set", "renewal_invoice_delay=0")
     yield instance
     instance.stop()
     if instance.backend == "postgres":

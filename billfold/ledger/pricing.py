@@ -22,6 +22,7 @@ PRICING: dict[str, tuple[int, int]] = {
     "dispute_fee": (0, 100_000),
     "dispute_countered_fee": (0, 100_000),
     "dispute_fee_returned_on_win": (0, 1),
+    "renewal_invoice_delay": (0, 259_200),
 }
 
 

@@ -99,7 +99,7 @@ def test_the_account_chooses_the_schedule_and_the_end(fresh_server: Server) -> N
     assert "dunning_retry_days=1,3,5,8,12,15" in shown and "dunning_final_action=cancel" in shown
     changed = fresh_server.cli(
         "settings", "set", "dunning_retry_days=2,4", "dunning_final_action=unpaid",
-        "dunning_final_invoice=uncollectible",
+        "dunning_final_invoice=uncollectible", "renewal_invoice_delay=0",
     )
     assert "dunning_retry_days=2,4" in changed and "dunning_final_action=unpaid" in changed
     client = stripe.StripeClient(

@@ -6,7 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 import stripe
+
+from tests.support.server import Server
 
 DAY = 86_400
 
@@ -86,3 +89,22 @@ def test_a_repeating_coupon_discounts_three_periods_then_stops(client: stripe.St
         advance(client, made.id, current["items"].data[0].current_period_end + 60)
     totals = [invoice.total for invoice in invoices_of(client, subscription.id)]
     assert totals == [1500, 1500, 1500, 2000]
+
+
+@pytest.mark.parametrize("fresh_server", ["sqlite", "postgres"], indirect=True)
+def test_a_renewal_invoice_stays_a_draft_for_an_hour_then_is_charged(fresh_server: Server) -> None:
+    fresh_server.start()  # Stripe's default: renewal invoices are finalized an hour after creation
+    client = stripe.StripeClient(fresh_server.secret_key, base_addresses={"api": fresh_server.url})
+    made = clock(client)
+    subscription = client.v1.subscriptions.create(
+        {"customer": subscriber(client, made.id), "items": [{"price": monthly_price(client, 2000)}]}
+    )
+    period_end = subscription["items"].data[0].current_period_end
+    advance(client, made.id, period_end + 600)
+    renewal = invoices_of(client, subscription.id)[-1]
+    assert renewal.billing_reason == "subscription_cycle"
+    assert renewal.status == "draft"
+    assert renewal.automatically_finalizes_at == period_end + 3600
+    advance(client, made.id, period_end + 3600 + 60)
+    charged = client.v1.invoices.retrieve(renewal.id)
+    assert (charged.status, charged.amount_paid) == ("paid", 2000)

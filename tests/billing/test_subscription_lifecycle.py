@@ -22,6 +22,7 @@ import stripe
 from billfold.app import Billfold
 from billfold.clock import Clock
 from billfold.config import Settings
+from billfold.ledger.pricing import update_pricing
 from billfold.web import pages
 from billfold.wire.asgi import AsgiApp
 from billfold.workers.jobs import JobWorker
@@ -203,6 +204,8 @@ def clocked(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Clocked]
         clock=clock,
     )
     app.start()
+    with app.db.transaction() as tx:  # renewals charged at once; the hour is tested elsewhere
+        update_pricing(tx, app.platform_account, {"renewal_invoice_delay": 0})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient

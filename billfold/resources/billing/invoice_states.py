@@ -158,6 +158,16 @@ def _finalize_due(ctx: Ctx, invoice_id: str) -> None:
     due = invoice.get("automatically_finalizes_at")
     if due is None or int(due) > ctx.now:
         return  # rescheduled or turned off since this job was queued
+    subscription_id = invoice.get("subscription")
+    if subscription_id:
+        # A subscription's invoice is collected by the subscription's own rules (paused
+        # collection, unpaid subscriptions are not charged).
+        from billfold.resources.billing import subscription_billing
+
+        subscription = ctx.objects.get(str(subscription_id), "subscription", for_update=True)
+        if subscription is not None:
+            subscription_billing.collect(ctx, subscription, invoice, off_session=True)
+            return
     finalize(ctx, invoice)
     if invoice["status"] == "open" and invoice["collection_method"] == "charge_automatically":
         invoice_payments.attempt_payment(ctx, invoice)

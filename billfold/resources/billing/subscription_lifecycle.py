@@ -13,6 +13,7 @@ from typing import Any
 from billfold import jobs
 from billfold.context import Ctx
 from billfold.events.record import diff
+from billfold.resources.billing import invoice_states
 from billfold.resources.billing import subscription_billing as billing
 from billfold.resources.billing import subscription_periods as periods
 from billfold.resources.billing import subscription_state as state
@@ -146,7 +147,14 @@ def _advance(ctx: Ctx, subscription: dict[str, Any], start: int) -> None:
         ctx, subscription, billing_reason="subscription_cycle", start=start, end=end_at, usage=previous
     )
     updated(ctx, before, subscription)
-    billing.collect(ctx, subscription, invoice, off_session=True)
+    delay = int(ctx.account_settings.get("renewal_invoice_delay", 0))
+    if delay > 0 and invoice.get("status") == "draft" and invoice.get("auto_advance"):
+        # As Stripe does, the renewal invoice stays a draft for a while (an hour by default) so
+        # the integration can adjust it; the invoice.finalize job then finalizes and collects it.
+        invoice_states.schedule_finalization(ctx, invoice, ctx.now + delay)
+        ctx.objects.save(invoice)
+    else:
+        billing.collect(ctx, subscription, invoice, off_session=True)
     fresh = state.load_subscription(ctx, subscription["id"])
     schedule_next(ctx, fresh)
 
