@@ -9,6 +9,8 @@
   charged), or ``past_due`` (left as it is).
 - ``dunning_final_invoice``: what becomes of the invoice then: ``open`` (the default, it can
   still be paid) or ``uncollectible``.
+- ``upcoming_invoice_days``: how many days before a subscription renews ``invoice.upcoming`` is
+  sent (default 3, from 1 to 45).
 
 Changed from the command line with the pricing settings:
 ``billfold settings set dunning_retry_days=3,5,7 dunning_final_action=unpaid``.
@@ -25,7 +27,10 @@ FINAL_INVOICE = ("open", "uncollectible")
 MAX_RETRIES = 8
 MAX_DAY = 60
 
-SETTINGS = ("dunning_retry_days", "dunning_final_action", "dunning_final_invoice")
+DEFAULT_UPCOMING_DAYS = 3
+MAX_UPCOMING_DAYS = 45
+
+SETTINGS = ("dunning_retry_days", "dunning_final_action", "dunning_final_invoice", "upcoming_invoice_days")
 
 
 class DunningSettingError(ValueError):
@@ -62,6 +67,13 @@ def parse_setting(name: str, raw: str) -> Any:
     """The stored value of ``name=raw``; DunningSettingError when it is not acceptable."""
     if name == "dunning_retry_days":
         return _days(raw)
+    if name == "upcoming_invoice_days":
+        text = raw.strip()
+        if not text.isdigit() or not 1 <= int(text) <= MAX_UPCOMING_DAYS:
+            raise DunningSettingError(
+                f"upcoming_invoice_days must be a whole number of days from 1 to {MAX_UPCOMING_DAYS}, not {raw!r}"
+            )
+        return int(text)
     choices = FINAL_ACTIONS if name == "dunning_final_action" else FINAL_INVOICE
     value = raw.strip()
     if value not in choices:
@@ -81,6 +93,12 @@ def dunning(settings: dict[str, Any]) -> Dunning:
     )
 
 
+def upcoming_invoice_days(settings: dict[str, Any]) -> int:
+    """Days before a renewal that ``invoice.upcoming`` is sent (the default when never set)."""
+    days = settings.get("upcoming_invoice_days")
+    return int(days) if isinstance(days, int) and 1 <= days <= MAX_UPCOMING_DAYS else DEFAULT_UPCOMING_DAYS
+
+
 def shown(settings: dict[str, Any]) -> dict[str, str]:
     """The settings as ``billfold settings`` prints them."""
     current = dunning(settings)
@@ -88,4 +106,5 @@ def shown(settings: dict[str, Any]) -> dict[str, str]:
         "dunning_retry_days": ",".join(str(d) for d in current.retry_days) or "none",
         "dunning_final_action": current.final_action,
         "dunning_final_invoice": current.final_invoice,
+        "upcoming_invoice_days": str(upcoming_invoice_days(settings)),
     }

@@ -43,7 +43,8 @@ def register(
 
 
 def render(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
-    if data.get("deleted") is True:
+    # A deleted object shows only its id, unless it asks to be shown whole (``_full``).
+    if data.get("deleted") is True and not data.get("_full"):
         return {"id": data["id"], "object": data["object"], "deleted": True}
     # Keys starting with "_" are Billfold's private bookkeeping, never shown.
     for private in [key for key in data if key.startswith("_")]:

@@ -145,9 +145,28 @@ def _discount_id(value: Any) -> str | None:
     return str(value) if value else None
 
 
+def _used_once(ctx: Ctx, customer: str, discount_id: str) -> bool:
+    """Whether the customer's discount is of a ``once`` coupon that an invoice already took."""
+    pair = coupon_of(ctx, discount_id)
+    if pair is None or pair[1].get("duration") != "once":
+        return False
+    since = int(pair[0].get("start") or 0)
+    after: str | None = None
+    while True:
+        found = ctx.objects.page(
+            "invoice", filters={"customer": customer}, created={"gte": since}, limit=100, starting_after=after
+        )
+        if any(discount_id in (invoice.get("discounts") or []) for invoice in found.data):
+            return True
+        if not found.has_more or not found.data:
+            return False
+        after = found.data[-1]["id"]
+
+
 def inherited(ctx: Ctx, customer: dict[str, Any], subscription: dict[str, Any] | None) -> list[str]:
-    """The discounts a new invoice takes when none are given: the subscription's, else the
-    customer's (those still running)."""
+    """The discounts a new invoice takes when none are given: the invoice's subscription's, else
+    the customer's, as Stripe ranks them. Only those still running count: a repeating coupon's
+    until its ``end``, a ``once`` coupon's on the first invoice that takes it."""
     found: list[str] = []
     if subscription is not None:
         for value in subscription.get("discounts") or []:
@@ -160,7 +179,7 @@ def inherited(ctx: Ctx, customer: dict[str, Any], subscription: dict[str, Any] |
                 found.append(discount_id)
     if not found:
         discount_id = _discount_id(customer.get("discount"))
-        if discount_id:
+        if discount_id and not _used_once(ctx, customer["id"], discount_id):
             found.append(discount_id)
     current = []
     for discount_id in found:

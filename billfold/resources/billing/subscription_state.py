@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import importlib
 from typing import Any
 
 from billfold import ids, jobs
@@ -245,6 +246,8 @@ def schedule(ctx: Ctx, kind: str, subscription: dict[str, Any], run_at: int) -> 
     )
     if queued is None:
         jobs.schedule(ctx, kind, subscription["id"], run_at, test_clock=subscription.get("test_clock"))
+    if kind == RENEW_JOB:  # and ``invoice.upcoming`` a few days before (billing/upcoming.py)
+        importlib.import_module("billfold.resources.billing.upcoming").schedule_upcoming(ctx, subscription, run_at)
 
 
 def due_work(subscription: dict[str, Any]) -> list[tuple[int, str]]:

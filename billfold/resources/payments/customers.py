@@ -9,6 +9,7 @@ from billfold.context import Ctx
 from billfold.errors import InvalidRequestError, ResourceMissing
 from billfold.events.record import diff
 from billfold.resources.base import ADDRESS, address, list_params, load, page
+from billfold.resources.billing import customer_discounts
 from billfold.resources.payments import payment_methods
 from billfold.wire.params import (
     Dict,
@@ -60,12 +61,15 @@ FIELDS: dict[str, Spec] = {
     "shipping": SHIPPING,
     "tax_exempt": Str(enum=("exempt", "none", "reverse"), emptyable=True),
 }
+# ``coupon`` and ``promotion_code`` only for versions before 2025-03-31.basil (customer_discounts).
+LEGACY_DISCOUNT: dict[str, Spec] = {"coupon": Str(), "promotion_code": Str()}
 CREATE: dict[str, Spec] = {
     **FIELDS,
+    **LEGACY_DISCOUNT,
     "payment_method": Str(),
     "test_clock": Str(),
 }
-UPDATE: dict[str, Spec] = {**FIELDS, "default_source": Str(emptyable=True)}
+UPDATE: dict[str, Spec] = {**FIELDS, **LEGACY_DISCOUNT, "default_source": Str(emptyable=True)}
 
 
 def _shipping(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -127,6 +131,7 @@ def _apply(ctx: Ctx, customer: dict[str, Any], params: dict[str, Any]) -> None:
 
 @routes.post("/v1/customers", CREATE)
 def create_customer(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    asked = customer_discounts.take_params(ctx, params)
     if params.get("test_clock"):
         # The customer lives on the clock's time from its creation on.
         clock = ctx.objects.get(params["test_clock"], "test_helpers.test_clock")
@@ -167,8 +172,10 @@ def create_customer(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     settings_params = dict(params.get("invoice_settings") or {})
     settings_params.pop("default_payment_method", None)
     _apply(ctx, customer, {**params, "invoice_settings": settings_params})
+    discount_event = customer_discounts.apply(ctx, customer, asked)
     ctx.objects.insert(customer)
     ctx.emit("customer.created", customer)
+    customer_discounts.announce(ctx, customer, discount_event)
     if params.get("payment_method"):
         attached = payment_methods.attach(ctx, params["payment_method"], customer_id, param="payment_method")
         if pending_default == params["payment_method"]:
@@ -193,6 +200,7 @@ def retrieve_customer(ctx: Ctx, params: dict[str, Any], customer: str) -> dict[s
 
 @routes.post("/v1/customers/{customer}", UPDATE)
 def update_customer(ctx: Ctx, params: dict[str, Any], customer: str) -> dict[str, Any]:
+    asked = customer_discounts.take_params(ctx, params)
     current = load(ctx, "customer", customer, for_update=True)
     before = {k: (dict(v) if isinstance(v, dict) else v) for k, v in current.items()}
     if "default_source" in params:
@@ -202,11 +210,18 @@ def update_customer(ctx: Ctx, params: dict[str, Any], customer: str) -> dict[str
             param="default_source",
         )
     _apply(ctx, current, params)
+    discount_event = customer_discounts.apply(ctx, current, asked)
     previous = diff(before, current)
     ctx.objects.save(current)
     if previous:
         ctx.emit("customer.updated", current, previous)
+    customer_discounts.announce(ctx, current, discount_event)
     return current
+
+
+@routes.delete("/v1/customers/{customer}/discount")
+def delete_customer_discount(ctx: Ctx, params: dict[str, Any], customer: str) -> dict[str, Any]:
+    return customer_discounts.delete_discount(ctx, load(ctx, "customer", customer, for_update=True))
 
 
 @routes.delete("/v1/customers/{customer}")
@@ -240,4 +255,8 @@ def retrieve_customer_payment_method(
     return method
 
 
-register("customer", expandable=("default_source", "invoice_settings", "test_clock"))
+register(
+    "customer",
+    expandable=("default_source", "invoice_settings", "test_clock"),
+    render=customer_discounts.render_customer,
+)
