@@ -50,6 +50,13 @@ PREFIXES: dict[str, str] = {
     "radar.rule": "rule",
     "radar.value_list": "rsl",
     "radar.value_list_item": "rsli",
+    "application_fee": "fee",
+    "fee_refund": "fr",
+    "transfer": "tr",
+    "transfer_reversal": "trr",
+    "payment": "py",
+    "payment_refund": "pyr",
+    "payout": "po",
 }
 
 _ALPHABET = string.ascii_letters + string.digits

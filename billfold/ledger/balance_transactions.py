@@ -25,8 +25,12 @@ REPORTING_CATEGORIES = {
     "adjustment": "dispute",
     "stripe_fee": "fee",
     "application_fee": "platform_earning",
+    "application_fee_refund": "platform_earning_refund",
     "transfer": "transfer",
     "payout": "payout",
+    "payout_cancel": "payout_reversal",
+    "payout_failure": "payout_reversal",
+    "transfer_refund": "transfer_reversal",
 }
 
 

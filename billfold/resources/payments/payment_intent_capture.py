@@ -10,6 +10,7 @@ from billfold.errors import InvalidRequestError
 from billfold.events.record import diff
 from billfold.ledger.money import format_amount
 from billfold.resources.base import load
+from billfold.resources.connect import destination_charges
 from billfold.resources.payments import charges
 from billfold.resources.payments import payment_methods as pms
 from billfold.resources.payments.payment_intent_confirm import unexpected_state
@@ -55,6 +56,7 @@ def capture(
     if "receipt_email" in params:
         charge["receipt_email"] = intent["receipt_email"] = params["receipt_email"]
     charges.capture(ctx, charge, amount, pms.test_card(method))
+    destination_charges.settle(ctx, intent, charge)
     ctx.objects.save(charge)
     ctx.emit("charge.captured", charge, diff(before, charge))
     intent["status"] = "succeeded"

@@ -16,6 +16,7 @@ from typing import Any
 from billfold.context import Ctx
 from billfold.errors import CardError, InvalidRequestError, StateConflict
 from billfold.resources.base import load
+from billfold.resources.connect import destination_charges
 from billfold.resources.payments import authentication, charges
 from billfold.resources.payments import payment_methods as pms
 from billfold.resources.payments.test_cards import TestCard
@@ -242,6 +243,7 @@ def decline(
         ctx, intent, method, status="failed", outcome=result,
         three_d_secure=intent.get("_three_d_secure"), failure=(code, message),
     )
+    destination_charges.describe(intent, charge)
     ctx.objects.insert(charge)
     ctx.emit("charge.failed", charge)
     intent["latest_charge"] = charge["id"]
@@ -278,8 +280,10 @@ def succeed(
         three_d_secure=intent.pop("_three_d_secure", None),
     )
     manual = _manual_capture(intent)
+    destination_charges.describe(intent, charge)
     if not manual:
         charges.capture(ctx, charge, intent["amount"], card)
+        destination_charges.settle(ctx, intent, charge)
     ctx.objects.insert(charge)
     ctx.emit("charge.succeeded", charge)
     intent.pop("_authenticated", None)

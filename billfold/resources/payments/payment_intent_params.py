@@ -6,6 +6,7 @@ from typing import Any
 
 from billfold.errors import InvalidRequestError
 from billfold.ledger.money import format_amount
+from billfold.resources.connect import destination_charges
 from billfold.resources.payments import charges
 from billfold.resources.payments import payment_methods as pms
 from billfold.wire.params import AnyOf, Bool, Currency, Dict, Int, List, Metadata, Spec, Str
@@ -53,6 +54,7 @@ _SHARED: dict[str, Spec] = {
     "statement_descriptor": Str(max_length=22, emptyable=True),
     "statement_descriptor_suffix": Str(max_length=22, emptyable=True),
     "transfer_group": Str(max_length=5000),
+    **destination_charges.PARAMS,
 }
 CREATE: dict[str, Spec] = {
     **_SHARED,

@@ -14,6 +14,7 @@ from billfold import ids
 from billfold.context import Ctx
 from billfold.errors import InvalidRequestError, ResourceMissing
 from billfold.resources.base import list_params, load, page
+from billfold.resources.connect import destination_charges
 from billfold.resources.payments import charges
 from billfold.resources.payments import payment_intent_capture as capturing
 from billfold.resources.payments import payment_intent_confirm as flow
@@ -73,6 +74,8 @@ def _apply(ctx: Ctx, intent: dict[str, Any], params: dict[str, Any]) -> None:
         intent["metadata"] = apply_metadata(intent.get("metadata") or {}, params["metadata"])
     if "shipping" in params:
         intent["shipping"] = charges.shipping(params["shipping"])
+    if "transfer_data" in params or "on_behalf_of" in params or "application_fee_amount" in params:
+        destination_charges.apply(ctx, intent, params)
     if "payment_method_types" in params:
         intent["payment_method_types"] = spec.payment_method_types(params["payment_method_types"])
     if "payment_method_options" in params:

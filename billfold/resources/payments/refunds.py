@@ -140,16 +140,6 @@ def _check_amount(charge: dict[str, Any], amount: int | None) -> int:
     return amount
 
 
-def _check_connect(charge: dict[str, Any], params: dict[str, Any]) -> None:
-    """Connect's fee refunds and transfer reversals come later; with nothing to undo they are no-ops."""
-    undo = (("refund_application_fee", "application_fee"), ("reverse_transfer", "transfer_data"))
-    for param, field in undo:
-        if params.get(param) and charge.get(field):
-            raise InvalidRequestError(
-                f"Billfold does not support `{param}` yet: refund without it.", param=param
-            )
-
-
 def _test_outcome(ctx: Ctx, charge: dict[str, Any]) -> str | None:
     """``pending`` or ``failed`` for Stripe's refund test cards (by number, else last four digits)."""
     if ctx.livemode:
@@ -196,7 +186,6 @@ def create_refund(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     charge, param = _charge_to_refund(ctx, params)
     _check_refundable(ctx, charge, param)
     amount = _check_amount(charge, params.get("amount"))
-    _check_connect(charge, params)
     outcome = _test_outcome(ctx, charge)
     refund_id = ids.new_id("refund")
     currency = str(charge["currency"])
@@ -241,6 +230,13 @@ def create_refund(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     if outcome is not None:
         refund["_settle_to"] = "succeeded" if outcome == "pending" else "failed"
         jobs.schedule(ctx, SETTLE_JOB, refund_id, ctx.app.clock.precise() + ASYNC_OUTCOME_DELAY)
+    if params.get("reverse_transfer") or params.get("refund_application_fee"):
+        # Connect: take back the transfer and give back the fee, in proportion to this refund.
+        from billfold.resources.connect.destination_charges import undo_for_refund
+
+        refund["transfer_reversal"] = undo_for_refund(
+            ctx, charge, amount, params, refund_id
+        )["transfer_reversal"]
     ctx.objects.insert(refund)
     ctx.emit("refund.created", refund)
     ctx.objects.save(charge)
