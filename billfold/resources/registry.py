@@ -20,14 +20,20 @@ from billfold.resources.billing import (
     tax_rates,
     test_clock_advance,
     test_clocks,
+    upcoming,
     usage_records,
 )
 from billfold.resources.connect import (
     account_links,
     accounts,
+    application_fee_refunds,
+    application_fees,
     capabilities,
     external_accounts,
     login_links,
+    payouts,
+    transfer_reversals,
+    transfers,
 )
 from billfold.resources.disputes import disputes
 from billfold.resources.events import events, webhook_endpoints
@@ -46,7 +52,7 @@ from billfold.resources.radar import early_fraud_warnings, reviews, rule_store, 
 from billfold.wire.router import Routes
 
 # Modules imported for the job handlers they register.
-JOB_MODULES = (test_clock_advance,)
+JOB_MODULES = (test_clock_advance, upcoming)
 
 ROUTE_GROUPS: list[Routes] = [
     customers.routes,
@@ -87,4 +93,9 @@ ROUTE_GROUPS: list[Routes] = [
     external_accounts.routes,
     account_links.routes,
     login_links.routes,
+    application_fees.routes,
+    application_fee_refunds.routes,
+    transfers.routes,
+    transfer_reversals.routes,
+    payouts.routes,
 ]

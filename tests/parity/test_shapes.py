@@ -173,7 +173,66 @@ def _bank_account(client: stripe.StripeClient) -> Any:
     return client.v1.accounts.external_accounts.create(account.id, {"external_account": "btok_us_verified"})
 
 
+def _transfer(client: stripe.StripeClient) -> Any:
+    """A transfer, backed by a fresh charge, to a custom account completed through the API."""
+    account = client.v1.accounts.create(
+        {
+            "type": "custom", "country": "US", "business_type": "individual",
+            "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
+            "individual": {
+                "first_name": "Jenny", "last_name": "Rosen", "email": "jenny@example.com",
+                "phone": "0000000000", "dob": {"day": 1, "month": 1, "year": 1901}, "ssn_last_4": "0000",
+                "address": {"line1": "address_full_match", "city": "San Francisco", "state": "CA",
+                            "postal_code": "94111"},
+            },
+            "business_profile": {"mcc": "5734", "url": "https://accessible.stripe.com"},
+            "tos_acceptance": {"date": 1_700_000_000, "ip": "127.0.0.1"},
+            "external_account": "btok_us_verified",
+        }
+    )
+    charge = client.v1.charges.retrieve(_payment_intent(client).latest_charge)
+    return client.v1.transfers.create(
+        {"amount": 500, "currency": "usd", "destination": account.id, "source_transaction": charge.id}
+    )
+
+
+def _payout(client: stripe.StripeClient) -> Any:
+    """A payout of a fresh connected account's own payment (the shared platform balance moves)."""
+    account = client.v1.transfers.retrieve(_transfer(client).id).destination
+    options: Any = {"stripe_account": account}
+    client.v1.payment_intents.create(
+        {"amount": 2000, "currency": "usd", "payment_method": "pm_card_bypassPending", "confirm": True},
+        options=options,
+    )
+    return client.v1.payouts.create({"amount": 500, "currency": "usd"}, options=options)
+
+
+def _application_fee(client: stripe.StripeClient) -> Any:
+    """The fee of a destination charge to a custom account completed through the API."""
+    destination = _transfer(client).destination
+    intent = client.v1.payment_intents.create(
+        {"amount": 2000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True,
+         "transfer_data": {"destination": destination}, "application_fee_amount": 300}
+    )
+    return client.v1.application_fees.retrieve(client.v1.charges.retrieve(intent.latest_charge).application_fee)
+
+
+def _customer_with_discount(client: stripe.StripeClient) -> Any:
+    """A customer given a coupon the way versions before 2025-03-31.basil allow."""
+    made = client.v1.coupons.create({"percent_off": 25, "duration": "repeating", "duration_in_months": 3})
+    return client.v1.customers.create(
+        {"coupon": made.id}, options={"stripe_version": "2024-04-10"}  # type: ignore[typeddict-unknown-key]
+    )
+
+
 MAKERS: dict[str, Callable[[stripe.StripeClient], Any]] = {
+    "discount": lambda c: c.v1.customers.retrieve(_customer_with_discount(c).id).discount,
+    "deleted_discount": lambda c: c.v1.customers.delete_discount(_customer_with_discount(c).id),
+    "application_fee": _application_fee,
+    "fee_refund": lambda c: c.v1.application_fees.refunds.create(_application_fee(c).id, {"amount": 100}),
+    "transfer": _transfer,
+    "transfer_reversal": lambda c: c.v1.transfers.reversals.create(_transfer(c).id, {"amount": 100}),
+    "payout": _payout,
     "account": _account,
     "capability": lambda c: c.v1.accounts.capabilities.retrieve(_account(c).id, "card_payments"),
     "bank_account": _bank_account,

@@ -78,7 +78,7 @@ def test_update_a_charge(client: stripe.StripeClient) -> None:
     assert updated.shipping is not None and updated.shipping.tracking_number == "1Z999"
     events = [
         e for e in client.v1.events.list({"limit": 100}).data
-        if e.type == "charge.updated" and e.to_dict()["data"]["object"]["id"] == charge_id
+        if e.type == "charge.updated" and e.to_dict()["data"]["object"].get("id") == charge_id
     ]
     assert len(events) == 1
     previous = events[0].data.previous_attributes

@@ -15,7 +15,7 @@ from tests.support.server import Server
 def event_types(client: stripe.StripeClient, object_id: str) -> list[str]:
     """The types of the events about ``object_id``, oldest first."""
     events = client.v1.events.list({"limit": 100}).data
-    return [e.type for e in reversed(events) if e.to_dict()["data"]["object"]["id"] == object_id]
+    return [e.type for e in reversed(events) if e.to_dict()["data"]["object"].get("id") == object_id]
 
 
 def refused(call: Callable[[], Any]) -> stripe.InvalidRequestError:

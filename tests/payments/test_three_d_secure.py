@@ -17,7 +17,7 @@ RETURN_URL = "https://shop.example/return?order=7"
 
 def event_types(client: stripe.StripeClient, object_id: str) -> list[str]:
     events = client.v1.events.list({"limit": 100}).data
-    return [e.type for e in reversed(events) if e.to_dict()["data"]["object"]["id"] == object_id]
+    return [e.type for e in reversed(events) if e.to_dict()["data"]["object"].get("id") == object_id]
 
 
 def needing_action(client: stripe.StripeClient, method: str, **extra: Any) -> stripe.PaymentIntent:
