@@ -27,6 +27,20 @@ def _text(value: Any, param: str) -> str:
     return value.strip()
 
 
+def _parse(value: Any, param: str, kind: str) -> tuple[str, Decimal, int]:
+    """The text, the finite Decimal it spells and its number of decimal places."""
+    text = _text(value, param)
+    try:
+        number = Decimal(text) if _DECIMAL.match(text) else None
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise InvalidRequestError(f"Invalid {kind}: {text}", param=param, code="parameter_invalid")
+    exponent = number.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)
+    return text, number, -exponent
+
+
 def normalize_decimal(value: Decimal) -> str:
     """A decimal's plain form without trailing zeros: ``0.0500`` -> ``0.05``, ``5.0`` -> ``5``."""
     text = format(value, "f")
@@ -46,16 +60,8 @@ class DecimalString(Spec):
     description: str = ""
 
     def parse(self, value: Any, param: str) -> str:
-        text = _text(value, param)
-        try:
-            number = Decimal(text) if _DECIMAL.match(text) else None
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            raise InvalidRequestError(f"Invalid decimal: {text}", param=param, code="parameter_invalid")
-        exponent = number.normalize().as_tuple().exponent
-        assert isinstance(exponent, int)
-        if -exponent > self.max_places:
+        text, number, places = _parse(value, param, "decimal")
+        if places > self.max_places:
             raise InvalidRequestError(
                 f"Invalid decimal: {text}. {param} may have at most {self.max_places} decimal places.",
                 param=param,
@@ -82,16 +88,8 @@ class Number(Spec):
     description: str = ""
 
     def parse(self, value: Any, param: str) -> float:
-        text = _text(value, param)
-        try:
-            number = Decimal(text) if _DECIMAL.match(text) else None
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            raise InvalidRequestError(f"Invalid number: {text}", param=param, code="parameter_invalid")
-        exponent = number.normalize().as_tuple().exponent
-        assert isinstance(exponent, int)
-        if -exponent > self.max_places:
+        _, number, places = _parse(value, param, "number")
+        if places > self.max_places:
             raise InvalidRequestError(
                 f"Invalid {param}: the maximum precision is {self.max_places} decimal places.",
                 param=param,
