@@ -31,6 +31,7 @@ from billfold.resources.connect import (
     capabilities,
     external_accounts,
     login_links,
+    payout_schedule,
     payouts,
     transfer_reversals,
     transfers,
@@ -52,7 +53,7 @@ from billfold.resources.radar import early_fraud_warnings, reviews, rule_store, 
 from billfold.wire.router import Routes
 
 # Modules imported for the job handlers they register.
-JOB_MODULES = (test_clock_advance, upcoming)
+JOB_MODULES = (payout_schedule, test_clock_advance, upcoming)
 
 ROUTE_GROUPS: list[Routes] = [
     customers.routes,

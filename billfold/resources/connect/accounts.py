@@ -16,7 +16,7 @@ from billfold.accounts import account_settings, create_connected, platform_of
 from billfold.context import Ctx
 from billfold.errors import InvalidRequestError, PermissionError_, StateConflict
 from billfold.resources.base import address, list_params, page
-from billfold.resources.connect import external_accounts
+from billfold.resources.connect import external_accounts, payout_schedule
 from billfold.resources.connect.account_params import COUNTRIES, CREATE, REJECT, UPDATE
 from billfold.resources.connect.capabilities import publish, request, snapshot
 from billfold.resources.connect.people import apply_company, apply_individual
@@ -176,6 +176,8 @@ def apply_params(ctx: Ctx, account: dict[str, Any], params: dict[str, Any]) -> N
         account["tos_acceptance"][name] = value
     if "settings" in params:
         _apply_settings(account["settings"], params["settings"])
+        if "schedule" in (params["settings"].get("payouts") or {}):
+            payout_schedule.plan(ctx, account)
     for name, value in (params.get("capabilities") or {}).items():
         if "requested" in value:
             request(account, name, bool(value["requested"]), ctx.now)

@@ -106,6 +106,11 @@ def _destination(ctx: Ctx, currency: str, destination: str | None) -> dict[str, 
 
 @routes.post("/v1/payouts", CREATE)
 def create_payout(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    return pay_out(ctx, params)
+
+
+def pay_out(ctx: Ctx, params: dict[str, Any], *, automatic: bool = False) -> dict[str, Any]:
+    """A payout from the ctx's balance; ``automatic`` ones come from the account's payout schedule."""
     amount, currency = int(params["amount"]), str(params["currency"])
     bank = _destination(ctx, currency, params.get("destination"))
     if amount > available(ctx, currency):
@@ -120,7 +125,7 @@ def create_payout(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         "application_fee": None,
         "application_fee_amount": None,
         "arrival_date": ctx.now if method == "instant" else ctx.now + 2 * DAY,
-        "automatic": False,
+        "automatic": automatic,
         "balance_transaction": transaction["id"],
         "created": ctx.now,
         "currency": currency,
