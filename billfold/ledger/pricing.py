@@ -35,6 +35,14 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
     for item in items:
         name, sep, raw = item.partition("=")
         name = name.strip()
+        if sep and name == "payout_schedule":
+            from billfold.resources.connect.payout_schedule import parse_platform_schedule
+
+            try:
+                changes[name] = parse_platform_schedule(raw)
+            except ValueError as exc:
+                raise SettingError(str(exc)) from None
+            continue
         if sep and name in dunning_settings.SETTINGS:
             try:
                 changes[name] = dunning_settings.parse_setting(name, raw)
@@ -86,8 +94,33 @@ def settings_command(database_url: str, assignments: list[str] | None) -> int:
     with app.db.transaction() as tx:
         if changes:
             update_pricing(tx, app.platform_account, changes)
+        if "payout_schedule" in changes:
+            _plan_payouts(app, tx)
         current: dict[str, Any] = dict(pricing(tx, app.platform_account))
         current.update(dunning_settings.shown(account_settings(tx, app.platform_account)))
+        schedule = account_settings(tx, app.platform_account).get("payout_schedule")
+        current["payout_schedule"] = _schedule_text(schedule)
     for name, value in current.items():
         print(f"{name}={value}")
     return 0
+
+
+def _plan_payouts(app: Any, tx: Tx) -> None:
+    """Queue the platform's automatic payouts for the schedule just set."""
+    from billfold.context import Ctx
+    from billfold.resources.connect.payout_schedule import plan_platform
+    from billfold.store.objects import Scope
+
+    ctx = Ctx(app, tx, Scope(app.platform_account, False), app.default_version(app.platform_account),
+              app.clock.now())
+    plan_platform(ctx)
+
+
+def _schedule_text(schedule: dict[str, Any] | None) -> str:
+    if not schedule or schedule.get("interval") in (None, "manual"):
+        return "manual"
+    if schedule["interval"] == "weekly":
+        return f"weekly:{schedule['weekly_anchor']}"
+    if schedule["interval"] == "monthly":
+        return f"monthly:{schedule['monthly_anchor']}"
+    return str(schedule["interval"])

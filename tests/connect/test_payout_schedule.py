@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 import stripe
@@ -162,3 +164,45 @@ def test_a_changed_schedule_supersedes_the_older_job(
     app.start()
     JobWorker(app).run_due()
     assert client.v1.payouts.list(options={"stripe_account": account.id}).data == []
+
+
+def platform_of(server: Server) -> str:
+    return str(httpx.get(f"{server.url}/billfold/health").json()["platform_account"])
+
+
+def test_the_platform_pays_out_on_its_own_schedule(
+    client: stripe.StripeClient, server: Server, db: sa.Engine
+) -> None:
+    pay(client, 7_000)
+    before = time.time()
+    shown = server.cli("settings", "set", "payout_schedule=daily")
+    assert "payout_schedule=daily" in shown
+    platform = platform_of(server)
+    (job,) = schedule_jobs(db, platform)
+    assert job.status == "pending"
+    assert next_midnight(before) <= job.run_at <= next_midnight(time.time())
+
+    app = Billfold(Settings(database_url=server.database_url), clock=FixedClock(int(job.run_at)))
+    app.start()
+    JobWorker(app).run_due()
+
+    automatic = [p for p in client.v1.payouts.list({"limit": 100}).data if p.automatic]
+    assert len(automatic) == 1 and automatic[0].amount > 0
+    # Everything available at the run time was paid out.
+    transactions = client.v1.balance_transactions.list({"limit": 100}).data
+    assert sum(t.net for t in transactions if t.available_on <= job.run_at) == 0
+    first, following = schedule_jobs(db, platform)
+    assert (first.status, following.status) == ("done", "pending")
+    assert following.run_at == job.run_at + DAY
+
+    assert "payout_schedule=manual" in server.cli("settings", "set", "payout_schedule=manual")
+    app = Billfold(Settings(database_url=server.database_url), clock=FixedClock(int(following.run_at)))
+    app.start()
+    JobWorker(app).run_due()
+    assert len([p for p in client.v1.payouts.list({"limit": 100}).data if p.automatic]) == 1
+
+
+def test_a_bad_platform_schedule_is_refused(server: Server) -> None:
+    with pytest.raises(subprocess.CalledProcessError) as raised:
+        server.cli("settings", "set", "payout_schedule=hourly")
+    assert "payout_schedule must be" in raised.value.stderr

@@ -5,7 +5,9 @@ next boundary (UTC midnight: every day, on ``weekly_anchor``, or on ``monthly_an
 first one at least ``delay_days`` away. The job pays out each currency's available balance as
 an automatic payout to that currency's default external account, then queues the next run.
 The run time the account expects is kept privately (``_payout_run_at``) and named in the job's
-target, so a changed schedule supersedes older jobs and a repeated job does nothing.
+target, so a changed schedule supersedes older jobs and a repeated job does nothing. The
+platform itself has no account document: its schedule and expected run time live in its
+account settings (``billfold settings set payout_schedule=daily``).
 """
 
 from __future__ import annotations
@@ -71,11 +73,56 @@ def _pay_balances(conn: Ctx) -> None:
             continue  # no default external account in this currency: the money stays
 
 
+def parse_platform_schedule(text: str) -> dict[str, Any]:
+    """``manual``, ``daily``, ``weekly:friday`` or ``monthly:15`` as a schedule."""
+    interval, _, anchor = text.strip().partition(":")
+    if interval in ("manual", "daily") and not anchor:
+        return {"interval": interval, "delay_days": 0}
+    if interval == "weekly" and anchor in WEEKDAYS:
+        return {"interval": "weekly", "weekly_anchor": anchor, "delay_days": 0}
+    if interval == "monthly" and anchor.isdigit() and 1 <= int(anchor) <= 31:
+        return {"interval": "monthly", "monthly_anchor": int(anchor), "delay_days": 0}
+    raise ValueError(
+        "payout_schedule must be manual, daily, weekly:<weekday> or monthly:<day of month>"
+    )
+
+
+def plan_platform(ctx: Ctx) -> None:
+    """Queue the first run of the platform's schedule (ctx is the platform's)."""
+    from billfold.ledger.pricing import update_pricing
+
+    schedule = ctx.account_settings.get("payout_schedule") or {"interval": "manual"}
+    run_at = None
+    if schedule["interval"] != "manual":
+        run_at = next_boundary(schedule, ctx.now)
+        jobs.schedule(ctx, SCHEDULE_JOB, f"{ctx.scope.account}@{run_at}", run_at)
+    update_pricing(ctx.tx, ctx.scope.account, {"_payout_run_at": run_at})
+
+
+def _run_platform(ctx: Ctx, target: str, run_at: int) -> None:
+    from billfold.ledger.pricing import update_pricing
+
+    settings = ctx.account_settings
+    schedule = settings.get("payout_schedule") or {"interval": "manual"}
+    if settings.get("_payout_run_at") != run_at or schedule["interval"] == "manual":
+        return
+    if run_at > ctx.now:
+        jobs.schedule(ctx, SCHEDULE_JOB, target, run_at)
+        return
+    _pay_balances(ctx)
+    following = next_boundary(schedule, max(run_at, ctx.now))
+    jobs.schedule(ctx, SCHEDULE_JOB, f"{ctx.scope.account}@{following}", following)
+    update_pricing(ctx.tx, ctx.scope.account, {"_payout_run_at": following})
+
+
 @jobs.handler(SCHEDULE_JOB)
 def run(ctx: Ctx, target: str) -> None:
     """One scheduled run; a superseded, early or manual-schedule run does nothing."""
     account_id, _, at = target.partition("@")
     run_at = int(at)
+    if account_id == ctx.scope.account:
+        _run_platform(ctx, target, run_at)
+        return
     account = ctx.objects.get(account_id, "account", for_update=True)
     if account is None or account.get("deleted") or account.get("_payout_run_at") != run_at:
         return
