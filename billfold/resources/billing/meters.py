@@ -16,11 +16,11 @@ from billfold import ids
 from billfold.context import Ctx
 from billfold.errors import InvalidRequestError, StateConflict
 from billfold.events.record import diff
-from billfold.resources.base import load, page_computed
+from billfold.resources.base import load, page, page_computed
 from billfold.resources.billing import meter_events, usage_records
 from billfold.resources.billing.catalog import no_such
 from billfold.wire.params import LIST_PARAMS, Dict, Spec, Str, Timestamp
-from billfold.wire.present import list_object, register
+from billfold.wire.present import register
 from billfold.wire.router import Routes
 
 routes = Routes("billing_meters")
@@ -116,14 +116,7 @@ def update_meter(ctx: Ctx, params: dict[str, Any], id: str) -> dict[str, Any]:
 
 @routes.get("/v1/billing/meters", LIST)
 def list_meters(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
-    found = ctx.objects.page(
-        "billing.meter",
-        filters={"status": params["status"]} if "status" in params else None,
-        limit=params.get("limit") or 10,
-        starting_after=params.get("starting_after"),
-        ending_before=params.get("ending_before"),
-    )
-    return list_object("/v1/billing/meters", found.data, found.has_more)
+    return page(ctx, "billing.meter", "/v1/billing/meters", params, {"status": params.get("status")})
 
 
 def _transition(ctx: Ctx, id: str, to: str) -> dict[str, Any]:

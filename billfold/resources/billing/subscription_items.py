@@ -12,12 +12,13 @@ from typing import Any
 
 from billfold.context import Ctx
 from billfold.errors import InvalidRequestError
+from billfold.resources.base import page
 from billfold.resources.billing import clock, plans
 from billfold.resources.billing import subscription_changes as changes
 from billfold.resources.billing import subscription_params as spec
 from billfold.resources.billing import subscription_state as state
 from billfold.resources.billing import subscription_update as updating
-from billfold.wire.present import list_object, register, render
+from billfold.wire.present import register, render
 from billfold.wire.router import Routes
 from billfold.wire.versions import at_least
 
@@ -133,14 +134,7 @@ def list_subscription_items(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         from billfold.resources.billing.catalog import no_such
 
         raise no_such("subscription", subscription_id, "subscription")
-    found = ctx.objects.page(
-        "subscription_item",
-        filters={"subscription": subscription_id},
-        limit=params.get("limit") or 10,
-        starting_after=params.get("starting_after"),
-        ending_before=params.get("ending_before"),
-    )
-    return list_object("/v1/subscription_items", found.data, found.has_more)
+    return page(ctx, "subscription_item", "/v1/subscription_items", params, {"subscription": subscription_id})
 
 
 register("subscription_item", expandable=("discounts", "price.product", "subscription"), render=_render)

@@ -13,9 +13,9 @@ from billfold.context import Ctx
 from billfold.errors import InvalidRequestError, ResourceMissing
 from billfold.events.record import diff
 from billfold.ledger.money import format_amount
+from billfold.resources.base import page
 from billfold.resources.connect.application_fees import load_fee, record_refund
 from billfold.wire.params import LIST_PARAMS, Amount, Metadata, Spec, apply_metadata
-from billfold.wire.present import list_object
 from billfold.wire.router import Routes
 
 routes = Routes("application_fees")
@@ -74,14 +74,7 @@ def refund_application_fee(ctx: Ctx, params: dict[str, Any], id: str) -> dict[st
 @routes.get("/v1/application_fees/{id}/refunds", dict(LIST_PARAMS))
 def list_fee_refunds(ctx: Ctx, params: dict[str, Any], id: str) -> dict[str, Any]:
     load_fee(ctx, id)
-    found = ctx.objects.page(
-        "fee_refund",
-        filters={"charge": id},
-        limit=params.get("limit") or 10,
-        starting_after=params.get("starting_after"),
-        ending_before=params.get("ending_before"),
-    )
-    return list_object(f"/v1/application_fees/{id}/refunds", found.data, found.has_more)
+    return page(ctx, "fee_refund", f"/v1/application_fees/{id}/refunds", params, {"charge": id})
 
 
 @routes.get("/v1/application_fees/{fee}/refunds/{id}")

@@ -15,10 +15,11 @@ from billfold.context import Ctx
 from billfold.errors import InvalidRequestError, ResourceMissing
 from billfold.events.record import diff
 from billfold.ledger.balance_transactions import record
+from billfold.resources.base import page
 from billfold.resources.connect.scope import as_account
 from billfold.resources.connect.transfers import available, missing
 from billfold.wire.params import LIST_PARAMS, Amount, Bool, Metadata, Spec, Str, apply_metadata
-from billfold.wire.present import list_object, register
+from billfold.wire.present import register
 from billfold.wire.router import Routes
 
 routes = Routes("transfers")
@@ -156,14 +157,8 @@ def create(ctx: Ctx, params: dict[str, Any], transfer: str) -> dict[str, Any]:
 @routes.get("/v1/transfers/{transfer}/reversals", LIST)
 def list_reversals(ctx: Ctx, params: dict[str, Any], transfer: str) -> dict[str, Any]:
     _transfer(ctx, transfer)
-    found = ctx.objects.page(
-        "transfer_reversal",
-        filters={"charge": transfer},
-        limit=params.get("limit") or 10,
-        starting_after=params.get("starting_after"),
-        ending_before=params.get("ending_before"),
-    )
-    return list_object(f"/v1/transfers/{transfer}/reversals", found.data, found.has_more)
+    url = f"/v1/transfers/{transfer}/reversals"
+    return page(ctx, "transfer_reversal", url, params, {"charge": transfer})
 
 
 @routes.get("/v1/transfers/{transfer}/reversals/{id}")

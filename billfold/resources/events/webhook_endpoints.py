@@ -14,10 +14,10 @@ from billfold.context import Ctx
 from billfold.errors import InvalidRequestError
 from billfold.events import deliveries
 from billfold.events.types import ENABLED_EVENTS
-from billfold.resources.base import load
+from billfold.resources.base import load, page
 from billfold.wire import versions
 from billfold.wire.params import LIST_PARAMS, Bool, List, Metadata, Spec, Str, apply_metadata
-from billfold.wire.present import list_object, register
+from billfold.wire.present import register
 from billfold.wire.router import Routes
 
 routes = Routes("webhook_endpoints")
@@ -132,13 +132,7 @@ def delete_webhook_endpoint(ctx: Ctx, params: dict[str, Any], webhook_endpoint: 
 
 @routes.get("/v1/webhook_endpoints", LIST_PARAMS)
 def list_webhook_endpoints(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
-    found = ctx.objects.page(
-        "webhook_endpoint",
-        limit=params.get("limit") or 10,
-        starting_after=params.get("starting_after"),
-        ending_before=params.get("ending_before"),
-    )
-    return list_object("/v1/webhook_endpoints", found.data, found.has_more)
+    return page(ctx, "webhook_endpoint", "/v1/webhook_endpoints", params)
 
 
 register("webhook_endpoint")
