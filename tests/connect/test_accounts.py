@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import stripe
 
+from tests.support.connect import completed_account
+
 
 def express(client: stripe.StripeClient, **extra: object) -> stripe.Account:
     return client.v1.accounts.create(
@@ -37,23 +39,7 @@ def test_create_express_account_owes_its_requirements(client: stripe.StripeClien
 
 
 def test_custom_account_completed_through_the_api(client: stripe.StripeClient) -> None:
-    account = client.v1.accounts.create(
-        {
-            "type": "custom",
-            "country": "US",
-            "business_type": "individual",
-            "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
-            "individual": {
-                "first_name": "Jenny", "last_name": "Rosen", "email": "jenny@example.com",
-                "phone": "0000000000", "dob": {"day": 1, "month": 1, "year": 1901},
-                "ssn_last_4": "0000",
-                "address": {"line1": "address_full_match", "city": "San Francisco",
-                            "state": "CA", "postal_code": "94111"},
-            },
-            "business_profile": {"mcc": "5734", "url": "https://accessible.stripe.com"},
-            "tos_acceptance": {"date": 1_700_000_000, "ip": "127.0.0.1"},
-        }
-    )
+    account = client.v1.accounts.create(completed_account())
     assert account.requirements.currently_due == ["external_account"]
     assert account.individual.ssn_last_4_provided is True
     assert "ssn_last_4" not in account.individual.to_dict()

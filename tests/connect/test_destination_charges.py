@@ -8,28 +8,14 @@ from typing import Any
 import pytest
 import stripe
 
+from tests.support.connect import completed_account
+
 CARD_FEE = {10_000: 320, 6_000: 204}
 
 
 def seller(client: stripe.StripeClient) -> stripe.Account:
     """A custom account whose onboarding is complete, so its ``transfers`` capability is active."""
-    account = client.v1.accounts.create(
-        {
-            "type": "custom",
-            "country": "US",
-            "business_type": "individual",
-            "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
-            "individual": {
-                "first_name": "Jenny", "last_name": "Rosen", "email": "jenny@example.com",
-                "phone": "0000000000", "dob": {"day": 1, "month": 1, "year": 1901},
-                "ssn_last_4": "0000",
-                "address": {"line1": "address_full_match", "city": "San Francisco",
-                            "state": "CA", "postal_code": "94111"},
-            },
-            "business_profile": {"mcc": "5734", "url": "https://accessible.stripe.com"},
-            "tos_acceptance": {"date": 1_700_000_000, "ip": "127.0.0.1"},
-        }
-    )
+    account = client.v1.accounts.create(completed_account())
     updated = client.v1.accounts.update(
         account.id,
         {"external_account": {"object": "bank_account", "country": "US", "currency": "usd",  # type: ignore[typeddict-item]

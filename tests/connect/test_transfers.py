@@ -9,6 +9,7 @@ import pytest
 import stripe
 
 from tests.conftest import BACKENDS, new_server
+from tests.support.connect import completed_account
 from tests.support.server import Server, drop_pg_database
 
 FEE_BPS, FEE_FIXED = 290, 30
@@ -26,24 +27,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 def seller(client: stripe.StripeClient) -> stripe.Account:
     """A custom account completed through the API, so it may receive transfers."""
-    return client.v1.accounts.create(
-        {
-            "type": "custom",
-            "country": "US",
-            "business_type": "individual",
-            "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
-            "individual": {
-                "first_name": "Jenny", "last_name": "Rosen", "email": "jenny@example.com",
-                "phone": "0000000000", "dob": {"day": 1, "month": 1, "year": 1901},
-                "ssn_last_4": "0000",
-                "address": {"line1": "address_full_match", "city": "San Francisco",
-                            "state": "CA", "postal_code": "94111"},
-            },
-            "business_profile": {"mcc": "5734", "url": "https://accessible.stripe.com"},
-            "tos_acceptance": {"date": 1_700_000_000, "ip": "127.0.0.1"},
-            "external_account": "btok_us_verified",
-        }
-    )
+    return client.v1.accounts.create(completed_account(external_account="btok_us_verified"))
 
 
 def pay(client: stripe.StripeClient, amount: int, method: str = "pm_card_bypassPending", **extra: Any) -> Any:
