@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -43,19 +42,15 @@ def chromium_path() -> str | None:
 
 @contextmanager
 def launch_chromium() -> Iterator[Browser]:
-    """Start a headless chromium with an empty profile; closed (and its profile removed) after."""
+    """Start a headless chromium (Playwright gives it a fresh, empty profile); closed after."""
     executable = chromium_path()
     if executable is None:
         raise RuntimeError("chromium is not installed; scripts/ensure-chromium installs it")
-    profile = tempfile.mkdtemp(prefix="billfold-chromium-")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=[*CHROMIUM_FLAGS, f"--user-data-dir={profile}"],
-            headless=True,
+            executable_path=executable, args=CHROMIUM_FLAGS, headless=True
         )
         try:
             yield browser
         finally:
             browser.close()
-            shutil.rmtree(profile, ignore_errors=True)
