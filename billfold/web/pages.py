@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from billfold.web import invoices, onboarding, three_d_secure
+from billfold.web import invoices, onboarding, stripe_js, three_d_secure
 
 if TYPE_CHECKING:
     from billfold.app import Billfold
@@ -27,5 +27,6 @@ def build(app: Billfold) -> Starlette:
     routes.extend(three_d_secure.routes(app))
     routes.extend(invoices.routes(app))
     routes.extend(onboarding.routes(app))
+    routes.extend(stripe_js.routes(app))
     routes.append(Mount("/billfold/static", StaticFiles(directory=STATIC), name="static"))
     return Starlette(routes=routes)

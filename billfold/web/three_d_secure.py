@@ -88,7 +88,8 @@ def _find(tx: Tx, intent_id: str, secret: str, *, for_update: bool = False) -> F
     return Found(kind, Scope(row.account, bool(row.livemode)), intent)
 
 
-def _card(tx: Tx, found: Found) -> str | None:
+def _method_type(tx: Tx, found: Found) -> tuple[str, str | None]:
+    """The payment method's type, and how the page names it (a card's brand and last 4)."""
     method_id = found.intent.get("payment_method")
     row = tx.one(
         "SELECT data FROM objects WHERE id = :id AND account = :account AND livemode = :livemode",
@@ -97,9 +98,12 @@ def _card(tx: Tx, found: Found) -> str | None:
         livemode=found.scope.livemode,
     )
     if row is None:
-        return None
-    card = json.loads(row.data).get("card") or {}
-    return f"{str(card.get('brand', 'card')).title()} ending in {card.get('last4')}"
+        return "card", None
+    data = json.loads(row.data)
+    if data.get("type") != "card":
+        return str(data.get("type")), None
+    card = data.get("card") or {}
+    return "card", f"{str(card.get('brand', 'card')).title()} ending in {card.get('last4')}"
 
 
 def _merchant(app: Billfold, tx: Tx, account: str) -> str:
@@ -115,12 +119,15 @@ def _show(app: Billfold, intent_id: str, secret: str) -> Response:
             found = _find(tx, intent_id, secret)
             intent = found.intent
             is_payment = found.kind == "payment_intent"
+            method_type, card = _method_type(tx, found)
             return _page(
                 mode="challenge",
                 title="Confirm your payment" if is_payment else "Confirm your card",
                 merchant=_merchant(app, tx, found.scope.account),
                 amount=format_amount(int(intent["amount"]), str(intent["currency"])) if is_payment else None,
-                card=_card(tx, found),
+                card=card,
+                # A redirect payment method (iDEAL) gets Stripe's test authorization page.
+                redirect_method={"ideal": "iDEAL"}.get(method_type),
                 description=intent.get("description"),
                 client_secret=secret,
                 action=CHALLENGE_PATH.format(intent=intent_id),

@@ -17,7 +17,7 @@ from billfold.context import Ctx
 from billfold.errors import CardError, InvalidRequestError, StateConflict
 from billfold.resources.base import load
 from billfold.resources.connect import destination_charges
-from billfold.resources.payments import authentication, charges
+from billfold.resources.payments import authentication, bank_payments, charges
 from billfold.resources.payments import payment_methods as pms
 from billfold.resources.payments.test_cards import TestCard
 from billfold.resources.radar import evaluate as radar
@@ -173,6 +173,9 @@ def attempt(
     ctx: Ctx, intent: dict[str, Any], method: dict[str, Any], return_url: str | None
 ) -> Failure | None:
     """One try at the payment; the intent ends in requires_action, a failure or a charge."""
+    if method["type"] in bank_payments.TYPES:
+        bank_payments.attempt(ctx, intent, method, return_url)
+        return None
     card = pms.test_card(method)
     intent["last_payment_error"] = None
     seed = f"{intent['id']}:{(method.get('card') or {}).get('fingerprint')}"
@@ -358,6 +361,8 @@ def finish_authentication(ctx: Ctx, intent: dict[str, Any], success: bool) -> di
             f"This PaymentIntent is not waiting for authentication (status: {intent.get('status')})."
         )
     method = load(ctx, "payment_method", intent["payment_method"], param="payment_method")
+    if method["type"] in bank_payments.TYPES:
+        return bank_payments.finish_redirect(ctx, intent, method, success)
     if not success:
         fail(ctx, intent, method, {
             "code": "payment_intent_authentication_failure",

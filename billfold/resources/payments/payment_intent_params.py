@@ -11,7 +11,7 @@ from billfold.resources.payments import charges
 from billfold.resources.payments import payment_methods as pms
 from billfold.wire.params import AnyOf, Bool, Currency, Dict, Int, List, Metadata, Spec, Str
 
-SUPPORTED_TYPES = ("card",)
+SUPPORTED_TYPES = ("card", "ideal", "sepa_debit")
 # Stripe's minimum charge amounts, in minor units; other currencies need at least one unit.
 MINIMUMS = {
     "usd": 50, "aed": 200, "aud": 50, "bgn": 100, "brl": 50, "cad": 50, "chf": 50, "czk": 1500,
