@@ -30,6 +30,10 @@ class Settings:
     webhook_retry_delays: tuple[float, ...] = field(default_factory=_retry_delays)
     webhook_timeout: float = 10.0
     idempotency_ttl: int = 24 * 3600
+    # Lets people into /dashboard without an API key; unset, only platform secret keys log in.
+    dashboard_password: str | None = field(
+        default_factory=lambda: os.environ.get("BILLFOLD_DASHBOARD_PASSWORD") or None
+    )
 
     def __post_init__(self) -> None:
         if not self.public_url:

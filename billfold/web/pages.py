@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from billfold.web import invoices, onboarding, stripe_js, three_d_secure
+from billfold.web.dashboard import routes as dashboard
 
 if TYPE_CHECKING:
     from billfold.app import Billfold
@@ -28,5 +29,6 @@ def build(app: Billfold) -> Starlette:
     routes.extend(invoices.routes(app))
     routes.extend(onboarding.routes(app))
     routes.extend(stripe_js.routes(app))
+    routes.extend(dashboard.routes(app))
     routes.append(Mount("/billfold/static", StaticFiles(directory=STATIC), name="static"))
     return Starlette(routes=routes)

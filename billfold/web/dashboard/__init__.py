@@ -1,0 +1,1 @@
+"""Billfold's dashboard at ``/dashboard``: server-rendered pages behind a login (see routes)."""
