@@ -55,8 +55,14 @@ def endpoint_wants(endpoint: dict[str, Any], event_type: str) -> bool:
 def record_event(
     ctx: Ctx, event_type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    # A JSON round trip copies these plain documents several times faster than deepcopy.
-    snapshot = render(ctx, json.loads(dumps(obj)))
+    # An event carries the whole object even when a publishable key (Stripe.js) caused it:
+    # webhook handlers need the fields the client-side view leaves out (metadata, amounts).
+    key, ctx.key = ctx.key, None
+    try:
+        # A JSON round trip copies these plain documents several times faster than deepcopy.
+        snapshot = render(ctx, json.loads(dumps(obj)))
+    finally:
+        ctx.key = key
     data: dict[str, Any] = {"object": snapshot}
     if previous:
         data["previous_attributes"] = previous

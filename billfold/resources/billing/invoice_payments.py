@@ -68,16 +68,29 @@ def _payment_for(ctx: Ctx, invoice_id: str, intent_id: str) -> dict[str, Any] | 
     return None
 
 
+def _saves_method(ctx: Ctx, invoice: dict[str, Any]) -> bool:
+    """The subscription's ``payment_settings.save_default_payment_method`` is on_subscription."""
+    if not invoice.get("subscription"):
+        return False
+    subscription = ctx.objects.get(str(invoice["subscription"]), "subscription") or {}
+    settings = subscription.get("payment_settings") or {}
+    return settings.get("save_default_payment_method") == "on_subscription"
+
+
 def create_intent(ctx: Ctx, invoice: dict[str, Any]) -> dict[str, Any]:
     """The invoice's PaymentIntent for its amount due, and the default invoice_payment for it."""
     types = (invoice.get("payment_settings") or {}).get("payment_method_types") or ["card"]
-    intent = payment_intents.create_payment_intent(ctx, {
+    params: dict[str, Any] = {
         "amount": invoice["amount_due"],
         "currency": invoice["currency"],
         "customer": invoice["customer"],
         "description": DESCRIPTIONS.get(str(invoice.get("billing_reason")), "Payment for Invoice"),
         "payment_method_types": list(types),
-    })
+    }
+    if _saves_method(ctx, invoice):
+        # on_subscription keeps the method that pays (the subscription makes it its default).
+        params["setup_future_usage"] = "off_session"
+    intent = payment_intents.create_payment_intent(ctx, params)
     intent["_invoice"] = invoice["id"]
     ctx.objects.save(intent)
     payment = {

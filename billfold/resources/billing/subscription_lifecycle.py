@@ -85,10 +85,23 @@ def on_invoice_paid(ctx: Ctx, invoice: dict[str, Any]) -> None:
         if latest.get("status") == "open":
             return
     before = state.snapshot(ctx, subscription)
+    _save_default_method(ctx, subscription, invoice)
     trial_end = subscription.get("trial_end")
     subscription["status"] = "trialing" if trial_end and trial_end > ctx.now else "active"
     updated(ctx, before, subscription)
     schedule_next(ctx, subscription)
+
+
+def _save_default_method(ctx: Ctx, subscription: dict[str, Any], invoice: dict[str, Any]) -> None:
+    """``save_default_payment_method=on_subscription``: the method that paid becomes the
+    subscription's default, so its renewals charge it."""
+    settings = subscription.get("payment_settings") or {}
+    if settings.get("save_default_payment_method") != "on_subscription":
+        return
+    intent_id = invoice.get("payment_intent")
+    intent = ctx.objects.get(str(intent_id), "payment_intent") if intent_id else None
+    if intent is not None and intent.get("payment_method"):
+        subscription["default_payment_method"] = intent["payment_method"]
 
 
 def on_invoice_payment_failed(ctx: Ctx, invoice: dict[str, Any]) -> None:
