@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from billfold.config import Settings
 
-DEFAULT_DATABASE = "billfold.db"
+# A deployment sets the database once in the environment (deploy/README.md).
+DEFAULT_DATABASE = os.environ.get("BILLFOLD_DATABASE_URL") or "billfold.db"
 
 
 def _database_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database",
         default=DEFAULT_DATABASE,
-        help="SQLite file path or postgresql:// URL (default: ./billfold.db)",
+        help="SQLite file path or postgresql:// URL (default: $BILLFOLD_DATABASE_URL or ./billfold.db)",
     )
 
 
@@ -28,7 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=12111)
     serve.add_argument("--public-url", default="", help="address people use to reach hosted pages")
     serve.add_argument("--no-worker", action="store_true", help="do not deliver webhooks or run jobs in this process")
+    serve.add_argument(
+        "--workers", type=int, default=1,
+        help="API processes sharing the port (more than 1 needs PostgreSQL)",
+    )
+    serve.add_argument("--pid-file", default=None, help="write the processes' pids here as JSON")
     _database_arg(serve)
+
+    check = commands.add_parser(
+        "check", help="verify the ledger and webhook deliveries; exit 1 listing any difference"
+    )
+    _database_arg(check)
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
 
     worker = commands.add_parser(
         "worker", help="deliver webhooks and run scheduled jobs only (run beside API servers)"
@@ -73,16 +86,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from billfold.server import serve as run
 
-        run(
+        if args.workers < 1:
+            print("billfold: --workers must be at least 1", file=sys.stderr)
+            return 2
+        return run(
             Settings(
                 database_url=args.database,
                 host=args.host,
                 port=args.port,
                 public_url=args.public_url,
                 run_worker=not args.no_worker,
-            )
+            ),
+            workers=args.workers,
+            pid_file=args.pid_file,
         )
-        return 0
+    if args.command == "check":
+        from billfold.check import check_command
+
+        return check_command(args.database, as_json=args.json)
     if args.command == "worker":
         from billfold.workers.runner import run as run_worker
 

@@ -28,7 +28,10 @@ class Settings:
         default_factory=lambda: os.environ.get("BILLFOLD_PUBLISHABLE_KEY")
     )
     webhook_retry_delays: tuple[float, ...] = field(default_factory=_retry_delays)
-    webhook_timeout: float = 10.0
+    # How long one delivery attempt may take; a crashed worker's claims lapse soon after.
+    webhook_timeout: float = field(
+        default_factory=lambda: float(os.environ.get("BILLFOLD_WEBHOOK_TIMEOUT") or 10.0)
+    )
     idempotency_ttl: int = 24 * 3600
     # Lets people into /dashboard without an API key; unset, only platform secret keys log in.
     dashboard_password: str | None = field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,8 @@ STATIC = Path(__file__).parent / "static"
 
 def build(app: Billfold) -> Starlette:
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", **app.describe()})
+        # ``pid`` tells which of several API processes answered (billfold serve --workers N).
+        return JSONResponse({"status": "ok", "pid": os.getpid(), **app.describe()})
 
     routes: list[BaseRoute] = [Route("/billfold/health", health)]
     routes.extend(three_d_secure.routes(app))
