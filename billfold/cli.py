@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         help="API processes sharing the port (more than 1 needs PostgreSQL)",
     )
     serve.add_argument("--pid-file", default=None, help="write the processes' pids here as JSON")
+    serve.add_argument(
+        "--log-format", choices=("json", "text"), default=os.environ.get("BILLFOLD_LOG_FORMAT") or "json",
+        help="request log lines on stderr: JSON lines (default) or text",
+    )
     _database_arg(serve)
 
     check = commands.add_parser(
@@ -81,11 +85,23 @@ def main(argv: list[str] | None = None) -> int:
     radar_rules.add_argument("action", choices=("list", "add", "remove", "move"))
     radar_rules.add_argument("values", nargs="*")
 
+    from billfold.devtools import listen, logs, trigger
+
+    for tool in (listen, trigger, logs):
+        tool.add_parser(commands)
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command in ("listen", "trigger", "logs"):
+        return int({"listen": listen.listen_command, "trigger": trigger.trigger_command,
+                    "logs": logs.logs_command}[args.command](args))
     if args.command == "serve":
+        from billfold.observability import request_log
         from billfold.server import serve as run
 
+        # API processes the supervisor starts read the format from the environment.
+        os.environ["BILLFOLD_LOG_FORMAT"] = args.log_format
+        request_log.configure(args.log_format)
         if args.workers < 1:
             print("billfold: --workers must be at least 1", file=sys.stderr)
             return 2

@@ -268,6 +268,9 @@ def _die_with_parent(parent: int) -> None:
 def _child_main(role: str) -> int:
     _die_with_parent(int(os.environ[_PARENT_ENV]))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from billfold.observability import request_log
+
+    request_log.configure(os.environ.get("BILLFOLD_LOG_FORMAT") or "json")
     settings = _child_settings()
     if role == "worker":
         from billfold.workers.runner import run

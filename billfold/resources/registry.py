@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from billfold.observability import request_log_api
 from billfold.resources.billing import (
     coupons,
     invoice_items,
@@ -99,4 +100,5 @@ ROUTE_GROUPS: list[Routes] = [
     transfers.routes,
     transfer_reversals.routes,
     payouts.routes,
+    request_log_api.routes,
 ]

@@ -8,6 +8,7 @@ import anyio
 import anyio.to_thread
 from starlette.types import Receive, Scope, Send
 
+from billfold.observability.request_log import RequestLog
 from billfold.wire.handler import MAX_BODY, ApiRequest, handle
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class AsgiApp:
         self.app = app
         self.web = web
         self.limiter = anyio.CapacityLimiter(64)
+        self.request_log = RequestLog(app.db)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -59,6 +61,7 @@ class AsgiApp:
             headers=headers,
         )
         response = await anyio.to_thread.run_sync(handle, self.app, request, limiter=self.limiter)
+        self.request_log.record(request, response)
         raw_headers = [(b"content-type", b"application/json"), *CORS_HEADERS]
         # Latin-1 round-trips whatever bytes a client sent (an echoed Idempotency-Key, say).
         raw_headers.extend(

@@ -7,6 +7,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,9 @@ class ApiRequest:
     query: str
     body: bytes
     headers: dict[str, str]  # lower-cased names
+    # For the request log: when the request arrived, and the key that authenticated it.
+    received: float = field(default_factory=time.perf_counter)
+    key: ApiKey | None = None
 
 
 @dataclass
@@ -98,7 +102,7 @@ def handle(app: Billfold, request: ApiRequest) -> ApiResponse:
     request_id = ids.new_id("request", 14)
     headers = {"Request-Id": request_id}
     try:
-        key = app.keys.authenticate(request.headers.get("authorization"))
+        key = request.key = app.keys.authenticate(request.headers.get("authorization"))
         version = versions.validate(
             request.headers.get("stripe-version") or app.default_version(key.account)
         )

@@ -1,0 +1,1 @@
+"""Developer tools that talk to a running Billfold over its API: listen, trigger, logs."""

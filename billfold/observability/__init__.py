@@ -1,0 +1,1 @@
+"""Watching a running Billfold: request logs and metrics."""
