@@ -18,6 +18,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -138,6 +139,11 @@ class Supervisor:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self._stop.set())
         self._sock = _listen(self.settings.host, self.settings.port)
+        # One directory of counters for all children, so /metrics from any of them sums them all.
+        from billfold.observability import metrics
+
+        made_metrics_dir = not os.environ.get(metrics.MULTIPROC_ENV)
+        metrics_dir = metrics.prepare_multiprocess()
         try:
             for child in self.children:
                 self._spawn(child)
@@ -149,6 +155,8 @@ class Supervisor:
             self._sock.close()
             if self.pid_file:
                 Path(self.pid_file).unlink(missing_ok=True)
+            if made_metrics_dir:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
         return code
 
     def _watch(self) -> int:

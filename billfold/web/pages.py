@@ -12,8 +12,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from billfold.observability import metrics
 from billfold.web import invoices, onboarding, stripe_js, three_d_secure
 from billfold.web.dashboard import routes as dashboard
+from billfold.wire import openapi
 
 if TYPE_CHECKING:
     from billfold.app import Billfold
@@ -32,5 +34,7 @@ def build(app: Billfold) -> Starlette:
     routes.extend(onboarding.routes(app))
     routes.extend(stripe_js.routes(app))
     routes.extend(dashboard.routes(app))
+    routes.extend(metrics.routes(app))
+    routes.extend(openapi.routes(app))
     routes.append(Mount("/billfold/static", StaticFiles(directory=STATIC), name="static"))
     return Starlette(routes=routes)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 from starlette.types import Receive, Scope, Send
 
+from billfold.observability import metrics
 from billfold.observability.request_log import RequestLog
 from billfold.wire.handler import MAX_BODY, ApiRequest, handle
 
@@ -34,6 +36,7 @@ class AsgiApp:
         self.web = web
         self.limiter = anyio.CapacityLimiter(64)
         self.request_log = RequestLog(app.db)
+        self.metrics = metrics.for_app(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -62,6 +65,7 @@ class AsgiApp:
         )
         response = await anyio.to_thread.run_sync(handle, self.app, request, limiter=self.limiter)
         self.request_log.record(request, response)
+        self.metrics.observe_request(request, response, time.perf_counter() - request.received)
         raw_headers = [(b"content-type", b"application/json"), *CORS_HEADERS]
         # Latin-1 round-trips whatever bytes a client sent (an echoed Idempotency-Key, say).
         raw_headers.extend(

@@ -55,6 +55,8 @@ class ApiRequest:
     # For the request log: when the request arrived, and the key that authenticated it.
     received: float = field(default_factory=time.perf_counter)
     key: ApiKey | None = None
+    # For metrics: the matched route's template (``/v1/customers/{customer}``), never raw ids.
+    route: str | None = None
 
 
 @dataclass
@@ -108,6 +110,7 @@ def handle(app: Billfold, request: ApiRequest) -> ApiResponse:
         )
         headers["Stripe-Version"] = version
         route, path_params = _route(app, request)
+        request.route = route.path
         authorize(key, route, {})
         raw = _raw_params(request)
         params = parse_fields(route.params, raw)

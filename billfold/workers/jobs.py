@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from billfold import jobs
 from billfold.jobs import Claim
+from billfold.observability import metrics
 
 if TYPE_CHECKING:
     from billfold.app import Billfold
@@ -132,6 +133,7 @@ class JobWorker:
             version = self.app.default_version(claim.account)
             if jobs.run(self.app, claim, version):
                 log.debug("job %s (%s %s) done", claim.id, claim.kind, claim.target)
+                metrics.for_app(self.app).job_ran(claim.kind, "done")
                 return 1
             return 0
         except Exception as exc:
@@ -145,6 +147,7 @@ class JobWorker:
                 # The claim lapses and another pass (or worker) runs the job again.
                 log.exception("job worker: could not record the failure of %s", claim.id)
                 return 0
+            metrics.for_app(self.app).job_ran(claim.kind, "failed" if status == "failed" else "retrying")
             if status == "failed":
                 log.error("job %s (%s %s) failed for good after %d attempts",
                           claim.id, claim.kind, claim.target, claim.attempts + 1)

@@ -23,6 +23,7 @@ from billfold.context import Ctx
 from billfold.events import deliveries
 from billfold.events.deliveries import Claim
 from billfold.events.signing import signature_header
+from billfold.observability import metrics
 from billfold.store.objects import Scope
 from billfold.wire.present import render
 from billfold.wire.versions import LATEST
@@ -196,6 +197,7 @@ class DeliveryWorker:
                 deliveries.cancel(
                     self.app.db, claim, self.app.clock.precise(), "endpoint deleted or disabled"
                 )
+                metrics.for_app(self.app).webhook_attempt("canceled", delivered=False)
                 return
             status_code, error, started, finished = self._post(endpoint["url"], secret, body)
             outcome = deliveries.settle(
@@ -206,6 +208,9 @@ class DeliveryWorker:
                 status_code=status_code,
                 error=error,
                 retry_delays=self.app.settings.webhook_retry_delays,
+            )
+            metrics.for_app(self.app).webhook_attempt(
+                "retrying" if outcome == "pending" else outcome, delivered=outcome == "succeeded"
             )
             log.debug("delivery %s of %s to %s: %s", claim.id, claim.event, endpoint["url"], outcome)
         except Exception:

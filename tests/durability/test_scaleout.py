@@ -186,3 +186,27 @@ def test_each_renewal_is_billed_once_by_several_workers(cluster: Cluster) -> Non
     code, report = cluster.check()
     assert code == 0, report["differences"]
 
+
+def _requests_counted(text: str) -> float:
+    """Successful customer creates in a Prometheus text page."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("billfold_http_requests_total{") and 'route="/v1/customers"' in line \
+                and 'method="POST"' in line and 'status="200"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_metrics_from_any_process_sum_every_process(cluster: Cluster) -> None:
+    import httpx
+
+    before = _requests_counted(httpx.get(f"{cluster.url}/metrics", timeout=10).text)
+    clients = [cluster.client() for _ in range(6)]
+    for client in clients:  # connections of their own, spread by the kernel over the processes
+        for _ in range(5):
+            client.v1.customers.create({"email": "metrics@example.com"})
+    # Each scrape lands on some process; every one of them reports all 30 requests.
+    for _ in range(6):
+        with httpx.Client() as fresh:
+            counted = _requests_counted(fresh.get(f"{cluster.url}/metrics", timeout=10).text)
+        assert counted - before == 30

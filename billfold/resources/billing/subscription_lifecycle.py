@@ -13,6 +13,7 @@ from typing import Any
 from billfold import jobs
 from billfold.context import Ctx
 from billfold.events.record import diff
+from billfold.observability import metrics
 from billfold.resources.billing import invoice_states
 from billfold.resources.billing import subscription_billing as billing
 from billfold.resources.billing import subscription_periods as periods
@@ -159,6 +160,8 @@ def _advance(ctx: Ctx, subscription: dict[str, Any], start: int) -> None:
     invoice = billing.invoice_period(
         ctx, subscription, billing_reason="subscription_cycle", start=start, end=end_at, usage=previous
     )
+    # Counted once the renewal commits (billfold_renewal_invoices_created_total).
+    ctx.tx.after_commit.append(metrics.for_app(ctx.app).renewal_invoice)
     updated(ctx, before, subscription)
     delay = int(ctx.account_settings.get("renewal_invoice_delay", 0))
     if delay > 0 and invoice.get("status") == "draft" and invoice.get("auto_advance"):
