@@ -43,6 +43,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # run as a file, it still imports this checkout
 
+from bench.common import cpu_model, describe, git_commit, new_client  # noqa: E402
+
 if TYPE_CHECKING:
     from tests.support.server import Server
 
@@ -75,23 +77,6 @@ class Run:
 
 
 # ---- the machine and the server ---------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def git_commit() -> str:
-    result = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
-    )
-    return result.stdout.strip() or "unknown"
 
 
 def ensure_postgres() -> dict[str, str]:
@@ -202,15 +187,6 @@ def measure(name: str, url: str, key: str, call: Call, clients: int, total: int,
         thread.join()
     run.wall = time.perf_counter() - began
     return run
-
-
-def new_client(url: str, key: str) -> stripe.StripeClient:
-    return stripe.StripeClient(key, base_addresses={"api": url}, max_network_retries=0)
-
-
-def describe(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text[:160]}"
 
 
 # ---- seeding many customers -------------------------------------------------------------------
