@@ -131,6 +131,23 @@ class Store:
             with self.lite:
                 self.lite.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
+    def refresh_totals(self) -> None:
+        """Billfold keeps running ledger totals beside the rows; seeded rows need theirs too."""
+        statements = (
+            "DELETE FROM ledger_totals",
+            "INSERT INTO ledger_totals (account, livemode, currency, net) SELECT account, livemode, "
+            "currency, SUM(net) FROM ledger_entries GROUP BY account, livemode, currency",
+        )
+        if self.postgres:
+            with self.pg.cursor() as cur:
+                for statement in statements:
+                    cur.execute(statement)
+            self.pg.commit()
+        else:
+            with self.lite:
+                for statement in statements:
+                    self.lite.execute(statement)
+
     def analyze(self) -> None:
         if self.postgres:
             self.pg.autocommit = True
@@ -250,6 +267,7 @@ def seed(store: Store, cloner: Cloner, seeded: Seeded, target: int, total_planne
             objects, ledger = [], []
     store.insert("objects", OBJECT_COLUMNS, objects)
     store.insert("ledger_entries", LEDGER_COLUMNS, ledger)
+    store.refresh_totals()
     store.analyze()
     seeded.objects = store.count()
     seeded.seconds += time.perf_counter() - began

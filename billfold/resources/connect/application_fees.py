@@ -17,7 +17,7 @@ from billfold import ids
 from billfold.context import Ctx
 from billfold.errors import ResourceMissing
 from billfold.events.record import diff
-from billfold.ledger.balance_transactions import record
+from billfold.ledger.balance_transactions import add_to_total, record
 from billfold.resources.base import list_params, page
 from billfold.resources.connect.scope import as_account
 from billfold.wire.params import Str
@@ -52,6 +52,7 @@ def charge_fee_to(payer: Ctx, transaction_id: str, amount: int) -> None:
         account=payer.scope.account,
         livemode=payer.livemode,
     )
+    add_to_total(payer.tx, payer.scope.account, payer.livemode, str(transaction["currency"]), -amount)
 
 
 def collect(
