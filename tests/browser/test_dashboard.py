@@ -18,7 +18,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import new_server
 from tests.events.conftest import Receiver
-from tests.support.browser import launch_chromium
 from tests.support.server import Server
 
 TYPES = ["payment_intent.succeeded", "charge.succeeded", "charge.refunded",
@@ -75,12 +74,6 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     finally:
         receiver.stop()
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as instance:
-        yield instance
 
 
 def _log_in(page: Page, shop: Shop) -> None:

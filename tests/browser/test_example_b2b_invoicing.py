@@ -11,9 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import stripe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.support.browser import launch_chromium
 from tests.support.examples import ExampleApp, Stack, example_stack, post_event, wait_for
 
 LINES = [("Strategy workshop (2 days)", "2", "1,500.00"), ("Travel expenses", "1", "312.40"),
@@ -25,20 +24,6 @@ LINES_TOTAL = 2 * 150_000 + 31_240 + 3 * 9_999  # 361,237 cents
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with example_stack("b2b_invoicing", tmp_path_factory.mktemp("b2b")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as instance:
-        yield instance
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 def invoice_row(app: ExampleApp, invoice_id: int) -> dict[str, object]:

@@ -11,9 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 import stripe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.support.browser import launch_chromium
 from tests.support.examples import ExampleApp, Stack, example_stack, post_event, wait_for
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "checkout.png"
@@ -23,20 +22,6 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "che
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with example_stack("ecommerce_checkout", tmp_path_factory.mktemp("ecommerce")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as instance:
-        yield instance
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 def order_row(app: ExampleApp, order_id: int) -> dict[str, object]:

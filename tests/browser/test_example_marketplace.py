@@ -16,9 +16,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import stripe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.support.browser import launch_chromium
 from tests.support.examples import (
     ExampleApp,
     post_event,
@@ -67,20 +66,6 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marketplace]:
     finally:
         app.stop()
         billfold.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as instance:
-        yield instance
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 def seller_row(app: ExampleApp, seller_id: int) -> dict[str, object]:

@@ -12,9 +12,8 @@ from uuid import uuid4
 import httpx
 import pytest
 import stripe
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.support.browser import launch_chromium
 from tests.support.examples import ExampleApp, Stack, example_stack, post_event, wait_for
 
 COOKIE = "saas_session"
@@ -24,20 +23,6 @@ COOKIE = "saas_session"
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with example_stack("saas_subscriptions", tmp_path_factory.mktemp("saas")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as instance:
-        yield instance
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(15_000)
-    yield context
-    context.close()
 
 
 def subscription_row(app: ExampleApp, email: str) -> dict[str, object] | None:
