@@ -77,7 +77,12 @@ def ensure_wrk() -> str:
         return found
     if os.geteuid() == 0 and shutil.which("apt-get"):
         say("installing wrk with apt-get")
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
+        install = ["apt-get", "install", "-y", "-q", "wrk"]
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run(install, capture_output=True, env=env).returncode != 0:
+            # A fresh machine may have no package lists yet (as scripts/ensure-chromium allows).
+            subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True, env=env)
+            subprocess.run(install, check=True, capture_output=True, env=env)
         found = shutil.which("wrk")
         if found:
             return found
