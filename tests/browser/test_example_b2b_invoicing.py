@@ -13,6 +13,7 @@ import pytest
 import stripe
 from playwright.sync_api import Page, expect
 
+from tests.conftest import BACKENDS
 from tests.support.examples import ExampleApp, Stack, example_stack, post_event, wait_for
 
 LINES = [("Strategy workshop (2 days)", "2", "1,500.00"), ("Travel expenses", "1", "312.40"),
@@ -20,9 +21,10 @@ LINES = [("Strategy workshop (2 days)", "2", "1,500.00"), ("Travel expenses", "1
 LINES_TOTAL = 2 * 150_000 + 31_240 + 3 * 9_999  # 361,237 cents
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with example_stack("b2b_invoicing", tmp_path_factory.mktemp("b2b")) as running:
+@pytest.fixture(scope="module", params=BACKENDS)
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp(f"b2b-{request.param}")
+    with example_stack("b2b_invoicing", workdir, backend=request.param) as running:
         yield running
 
 

@@ -13,14 +13,16 @@ import pytest
 import stripe
 from playwright.sync_api import Page, expect
 
+from tests.conftest import BACKENDS
 from tests.support.examples import ExampleApp, Stack, example_stack, post_event, wait_for
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "checkout.png"
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with example_stack("ecommerce_checkout", tmp_path_factory.mktemp("ecommerce")) as running:
+@pytest.fixture(scope="module", params=BACKENDS)
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp(f"ecommerce-{request.param}")
+    with example_stack("ecommerce_checkout", workdir, backend=request.param) as running:
         yield running
 
 

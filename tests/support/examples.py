@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import httpx
 import stripe
 
-from tests.support.server import Server, free_port
+from tests.support.server import Server, drop_pg_database, free_port
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 T = TypeVar("T")
@@ -150,9 +150,13 @@ class Stack:
 
 
 @contextmanager
-def example_stack(name: str, workdir: Path, **app_env: str) -> Iterator[Stack]:
-    """Start a Billfold (SQLite), create a webhook endpoint for the app, start the app."""
-    billfold = Server(backend="sqlite", database_url=str(workdir / "billfold.db"), workdir=workdir)
+def example_stack(
+    name: str, workdir: Path, backend: str = "sqlite", **app_env: str
+) -> Iterator[Stack]:
+    """Start a Billfold on ``backend``, create a webhook endpoint for the app, start the app."""
+    from tests.conftest import new_server
+
+    billfold = new_server(backend, workdir)
     billfold.start()
     app = ExampleApp(name, workdir)
     try:
@@ -169,3 +173,5 @@ def example_stack(name: str, workdir: Path, **app_env: str) -> Iterator[Stack]:
     finally:
         app.stop()
         billfold.stop()
+        if backend == "postgres":
+            drop_pg_database(billfold.database_url)
