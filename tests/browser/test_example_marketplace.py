@@ -18,6 +18,7 @@ import pytest
 import stripe
 from playwright.sync_api import Page, expect
 
+from tests.conftest import BACKENDS, new_server
 from tests.support.examples import (
     ExampleApp,
     post_event,
@@ -25,7 +26,7 @@ from tests.support.examples import (
     stripe_env,
     wait_for,
 )
-from tests.support.server import Server
+from tests.support.server import Server, drop_pg_database
 
 FEE_PERCENT = 10
 
@@ -40,11 +41,11 @@ class Marketplace:
     connect_secret: str
 
 
-@pytest.fixture(scope="module")
-def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marketplace]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def market(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marketplace]:
     """A Billfold with a platform endpoint and a Connect endpoint, both at the app's /webhook."""
-    workdir = tmp_path_factory.mktemp("marketplace")
-    billfold = Server(backend="sqlite", database_url=str(workdir / "billfold.db"), workdir=workdir)
+    workdir = tmp_path_factory.mktemp(f"marketplace-{request.param}")
+    billfold = new_server(request.param, workdir)
     billfold.start()
     app = ExampleApp("marketplace", workdir)
     try:
@@ -66,6 +67,8 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marketplace]:
     finally:
         app.stop()
         billfold.stop()
+        if billfold.backend == "postgres":
+            drop_pg_database(billfold.database_url)
 
 
 def seller_row(app: ExampleApp, seller_id: int) -> dict[str, object]:

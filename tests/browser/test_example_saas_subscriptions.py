@@ -14,14 +14,16 @@ import pytest
 import stripe
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.conftest import BACKENDS
 from tests.support.examples import ExampleApp, Stack, example_stack, post_event, wait_for
 
 COOKIE = "saas_session"
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with example_stack("saas_subscriptions", tmp_path_factory.mktemp("saas")) as running:
+@pytest.fixture(scope="module", params=BACKENDS)
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp(f"saas-{request.param}")
+    with example_stack("saas_subscriptions", workdir, backend=request.param) as running:
         yield running
 
 
