@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from billfold import ids
 from billfold.events import deliveries
-from billfold.store.objects import dumps
+from billfold.store.objects import dumps_bytes, loads
 from billfold.wire.present import render
 
 if TYPE_CHECKING:
@@ -31,7 +30,7 @@ def _load_endpoints(ctx: Ctx, account: str) -> list[dict[str, Any]]:
         livemode=ctx.scope.livemode,
         deleted=False,
     )
-    return [json.loads(row.data) for row in rows]
+    return [loads(row.data) for row in rows]
 
 
 def _endpoints(ctx: Ctx) -> list[dict[str, Any]]:
@@ -60,7 +59,7 @@ def record_event(
     key, ctx.key = ctx.key, None
     try:
         # A JSON round trip copies these plain documents several times faster than deepcopy.
-        snapshot = render(ctx, json.loads(dumps(obj)))
+        snapshot = render(ctx, loads(dumps_bytes(obj)))
     finally:
         ctx.key = key
     data: dict[str, Any] = {"object": snapshot}

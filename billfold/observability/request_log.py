@@ -18,6 +18,8 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from billfold.store.objects import dumps
+
 if TYPE_CHECKING:
     from billfold.store.db import Database
     from billfold.wire.handler import ApiRequest, ApiResponse
@@ -129,19 +131,21 @@ class RequestLog:
         if not batch:
             return
         try:
+            rows = [
+                {
+                    "id": entry["request_id"],
+                    "account": entry["account"],
+                    "livemode": bool(entry["livemode"]),
+                    "created": entry["created"],
+                    "method": entry["method"],
+                    "path": entry["path"],
+                    "status": entry["status"],
+                    "data": dumps(entry),
+                }
+                for entry in batch
+            ]
             with self.db.transaction(write=True) as tx:
-                for entry in batch:
-                    tx.execute(
-                        _INSERT,
-                        id=entry["request_id"],
-                        account=entry["account"],
-                        livemode=bool(entry["livemode"]),
-                        created=entry["created"],
-                        method=entry["method"],
-                        path=entry["path"],
-                        status=entry["status"],
-                        data=json.dumps(entry),
-                    )
+                tx.execute_many(_INSERT, rows)
                 if time.monotonic() - self._pruned_at > 5.0:
                     self._prune(tx)
         except Exception:
@@ -166,7 +170,7 @@ class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = getattr(record, "request_entry", None)
         if entry is not None:
-            return json.dumps({**entry, "level": record.levelname.lower(), "logger": record.name})
+            return dumps({**entry, "level": record.levelname.lower(), "logger": record.name})
         line: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
@@ -176,7 +180,7 @@ class JsonLines(logging.Formatter):
         }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line)
+        return dumps(line)
 
 
 def configure(log_format: str) -> None:

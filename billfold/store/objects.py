@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from billfold.store.db import Tx
 
 INDEXED = (
@@ -29,8 +31,24 @@ _SAVE = (
 )
 
 
+def dumps_bytes(data: Any) -> bytes:
+    """Compact JSON in insertion order (orjson; the standard library for what orjson refuses,
+    such as an integer past 64 bits)."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, separators=(",", ":")).encode()
+
+
 def dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), sort_keys=False)
+    return dumps_bytes(data).decode()
+
+
+def loads(text: str | bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)  # e.g. an integer too large for orjson, stored by dumps above
 
 
 def _index_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +102,7 @@ class ObjectStore:
             return None
         if row.deleted and not include_deleted:
             return None
-        data: dict[str, Any] = json.loads(row.data)
+        data: dict[str, Any] = loads(row.data)
         return data
 
     def is_deleted(self, object_id: str) -> bool:
@@ -193,7 +211,7 @@ class ObjectStore:
             **params,
         )
         has_more = len(rows) > limit
-        data = [json.loads(row.data) for row in rows[:limit]]
+        data = [loads(row.data) for row in rows[:limit]]
         if ascending:
             data.reverse()
         return Page(data=data, has_more=has_more)
