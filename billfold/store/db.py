@@ -23,6 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_PG_MAX_OVERFLOW = 40
 _MIGRATION_LOCK_ID = 0x62696C6C  # "bill": serialises schema upgrades across processes
 
 
@@ -52,11 +53,24 @@ class Database:
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.dialect = "postgresql"
-            self.engine = sa.create_engine(self.url, pool_size=24, max_overflow=40, pool_pre_ping=True)
+            self.engine = sa.create_engine(
+                self.url, pool_size=24, max_overflow=_PG_MAX_OVERFLOW, pool_pre_ping=True
+            )
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
         self._statements: dict[str, sa.TextClause] = {}
         self._native: dict[str, str] = {}
         self._row_classes: dict[tuple[str, ...], Any] = {}
+
+    def can_read_now(self) -> bool:
+        """Whether a read transaction would start without waiting for a pooled connection.
+
+        SQLite's writers queue on the process lock before taking a connection, so its pool
+        always has room; on PostgreSQL every running request holds one.
+        """
+        if not self.is_postgres:
+            return True
+        pool: Any = self.engine.pool
+        return bool(pool.checkedin() > 0 or pool.overflow() < _PG_MAX_OVERFLOW)
 
     @property
     def is_postgres(self) -> bool:
@@ -102,16 +116,35 @@ class Database:
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Tx]:
+        """One database transaction on a pooled driver connection.
+
+        BEGIN, COMMIT and ROLLBACK go straight to the driver: SQLAlchemy keeps the pool (and
+        alembic its migrations), but its Connection and transaction objects cost more per
+        request than a primary-key read.
+        """
         lock = self._write_lock if write else None
         if lock is not None:
             lock.acquire()
         try:
-            with self.engine.connect() as conn:
+            pooled = self.engine.raw_connection()
+            try:
+                driver: Any = pooled.dbapi_connection
                 if self.dialect == "sqlite":
-                    conn = conn.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
-                tx = Tx(self, conn)
-                with conn.begin():
+                    driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                tx = Tx(self, driver, write)
+                changes = driver.total_changes if self.dialect == "sqlite" and not write else None
+                try:
                     yield tx
+                    if changes is not None and driver.total_changes != changes:
+                        # A read may run on the event loop (billfold.wire.asgi), where waiting
+                        # for SQLite's write lock would stall every request: reads never write.
+                        raise RuntimeError("a read-only transaction changed the database")
+                except BaseException:
+                    _rollback(pooled)
+                    raise
+                driver.commit()
+            finally:
+                pooled.close()  # back to the pool
             for callback in tx.after_commit:
                 callback()
         finally:
@@ -125,15 +158,15 @@ class Database:
 class Tx:
     """One open transaction. Everything a request changes goes through one Tx."""
 
-    def __init__(self, db: Database, conn: Connection) -> None:
+    def __init__(self, db: Database, driver: Any, write: bool = True) -> None:
         self.db = db
-        self.conn = conn
+        self.driver = driver  # the DB-API connection (sqlite3 or psycopg)
+        self.write = write
         self.after_commit: list[Any] = []
+        self._savepoints = 0
 
     def execute(self, sql: str, **params: Any) -> Result:
-        # Straight to the driver's cursor on the transaction's connection: SQLAlchemy's
-        # statement machinery cost more than the database itself on the request path.
-        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = self.driver.cursor()
         try:
             cursor.execute(self.db.native(sql), params)
             rows: list[Any] = []
@@ -144,6 +177,21 @@ class Tx:
         finally:
             cursor.close()
 
+    def execute_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        """One statement for many parameter sets (no result rows)."""
+        cursor = self.driver.cursor()
+        try:
+            cursor.executemany(self.db.native(sql), rows)
+        finally:
+            cursor.close()
+
+    def savepoint(self) -> Savepoint:
+        """A nested transaction: ``rollback()`` undoes only what ran since it began."""
+        self._savepoints += 1
+        name = f"billfold_sp{self._savepoints}"
+        self.execute(f"SAVEPOINT {name}")
+        return Savepoint(self, name)
+
     def one(self, sql: str, **params: Any) -> Any:
         return self.execute(sql, **params).first()
 
@@ -152,7 +200,32 @@ class Tx:
 
     @property
     def for_update(self) -> str:
-        return " FOR UPDATE" if self.db.is_postgres else ""
+        """Row locks for what a write transaction reads on PostgreSQL (it may change it next);
+        a read transaction takes none, so readers never queue behind writers or each other."""
+        return " FOR UPDATE" if self.write and self.db.is_postgres else ""
+
+
+class Savepoint:
+    __slots__ = ("tx", "name")
+
+    def __init__(self, tx: Tx, name: str) -> None:
+        self.tx = tx
+        self.name = name
+
+    def commit(self) -> None:
+        self.tx.execute(f"RELEASE SAVEPOINT {self.name}")
+
+    def rollback(self) -> None:
+        self.tx.execute(f"ROLLBACK TO SAVEPOINT {self.name}")
+        self.tx.execute(f"RELEASE SAVEPOINT {self.name}")
+
+
+def _rollback(pooled: Any) -> None:
+    """Undo the open transaction; a connection that cannot even roll back is thrown away."""
+    try:
+        pooled.dbapi_connection.rollback()
+    except Exception:
+        pooled.invalidate()
 
 
 class Result:

@@ -25,7 +25,7 @@ from billfold.errors import (
     ResourceExists,
     StripeError,
 )
-from billfold.store.objects import Scope, dumps
+from billfold.store.objects import Scope, dumps_bytes
 from billfold.wire import forms, versions
 from billfold.wire.auth import authorize
 from billfold.wire.params import parse_fields
@@ -57,6 +57,8 @@ class ApiRequest:
     key: ApiKey | None = None
     # For metrics: the matched route's template (``/v1/customers/{customer}``), never raw ids.
     route: str | None = None
+    # The router's answer, when the ASGI layer already asked (it decides where to run a request).
+    matched: tuple[Route | None, dict[str, str], bool] | None = None
 
 
 @dataclass
@@ -127,7 +129,7 @@ def handle(app: Billfold, request: ApiRequest) -> ApiResponse:
                 headers["Idempotent-Replayed"] = "true"
             return ApiResponse(status, body, headers)
         status, payload = _execute(call)
-        return ApiResponse(status, dumps(payload).encode(), headers)
+        return ApiResponse(status, dumps_bytes(payload), headers)
     except StripeError as exc:
         return _error(exc, headers)
     except (DBAPIError, sqlite3.Error, psycopg.Error) as exc:
@@ -149,7 +151,7 @@ def _error(exc: StripeError, headers: dict[str, str]) -> ApiResponse:
     if isinstance(exc, IdempotencyKeyInUse | RateLimitError):
         # Nothing happened and a retry may succeed: tell the SDKs so.
         headers["Stripe-Should-Retry"] = "true"
-    return ApiResponse(exc.status, dumps(exc.body()).encode(), headers)
+    return ApiResponse(exc.status, dumps_bytes(exc.body()), headers)
 
 
 def _failure(request: ApiRequest, request_id: str, headers: dict[str, str]) -> ApiResponse:
@@ -162,7 +164,7 @@ def _failure(request: ApiRequest, request_id: str, headers: dict[str, str]) -> A
         }
     }
     headers["Stripe-Should-Retry"] = "true"
-    return ApiResponse(500, dumps(failure).encode(), headers)
+    return ApiResponse(500, dumps_bytes(failure), headers)
 
 
 def _is_lock_conflict(exc: BaseException | None) -> bool:
@@ -177,7 +179,7 @@ def _is_duplicate(exc: BaseException | None) -> bool:
 
 
 def _route(app: Billfold, request: ApiRequest) -> tuple[Route, dict[str, str]]:
-    route, path_params, _ = app.router.match(request.method, request.path)
+    route, path_params, _ = request.matched or app.router.match(request.method, request.path)
     if route is None:
         # Stripe answers an unknown path and a known path with the wrong method alike.
         hint = ""
@@ -288,7 +290,7 @@ def _idempotent(call: _Call, idempotency_key: str, request: ApiRequest) -> tuple
                     )
                 return status, body, True
             status, payload = _run_saved(_context(call, tx, now, idempotency_key), call)
-            body = dumps(payload).encode()
+            body = dumps_bytes(payload)
             tx.execute(
                 "INSERT INTO idempotency_keys (account, livemode, key, fingerprint, status, body, created) "
                 "VALUES (:account, :livemode, :key, :fingerprint, :status, :body, :created)",
@@ -308,7 +310,7 @@ def _idempotent(call: _Call, idempotency_key: str, request: ApiRequest) -> tuple
 def _run_saved(ctx: Ctx, call: _Call) -> tuple[int, dict[str, Any]]:
     """Run the handler inside a savepoint: an error it raises undoes its changes and becomes
     the response the key remembers. Lock conflicts are not remembered: a retry should run."""
-    savepoint = ctx.tx.conn.begin_nested()
+    savepoint = ctx.tx.savepoint()
     callbacks = len(ctx.tx.after_commit)
     try:
         result = _run(ctx, call)

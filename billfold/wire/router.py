@@ -70,11 +70,21 @@ class Router:
         self.routes = [route for group in groups for route in group.routes]
         # Literal paths win over templated ones (``/v1/customers/search`` before ``{id}``).
         self.routes.sort(key=lambda r: r.path.count("{"))
+        # Candidates by segment count and resource segment (``/v1/customers/...``), so a match
+        # tries a handful of patterns instead of every route.
+        self._buckets: dict[tuple[int, str], list[Route]] = {}
+        for route in self.routes:
+            self._buckets.setdefault(_bucket(route.path), []).append(route)
+
+    def add(self, route: Route) -> None:
+        """One more route, tried before the others of its bucket."""
+        self.routes.insert(0, route)
+        self._buckets.setdefault(_bucket(route.path), []).insert(0, route)
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         """The route, its path parameters, and whether the path exists for another method."""
         path_known = False
-        for route in self.routes:
+        for route in self._buckets.get(_bucket(path), ()):
             found = route.pattern.match(path)
             if found is None:
                 continue
@@ -82,3 +92,8 @@ class Router:
                 return route, found.groupdict(), True
             path_known = True
         return None, {}, path_known
+
+
+def _bucket(path: str) -> tuple[int, str]:
+    segments = path.split("/")
+    return len(segments), segments[2] if len(segments) > 2 else ""

@@ -212,7 +212,7 @@ def _call(app: Billfold, method: str, path: str, body: str = "", **headers: str)
 
 
 def _add_route(app: Billfold, method: str, path: str, handler: Any) -> None:
-    app.router.routes.insert(0, Route(method, path, handler, {"email": Str()}, "customers", method == "POST"))
+    app.router.add(Route(method, path, handler, {"email": Str()}, "customers", method == "POST"))
 
 
 def test_an_unexpected_failure_is_a_500_that_may_be_retried(app: Billfold) -> None:
