@@ -60,16 +60,18 @@ PREFIXES: dict[str, str] = {
 }
 
 _ALPHABET = string.ascii_letters + string.digits
+# Bytes 0..247 map evenly onto the 62 characters (four times round); 248..255 are dropped, so
+# every character is equally likely.
+_SPELL = bytes(ord(_ALPHABET[b % 62]) for b in range(248)) + bytes(8)
+_DROP = bytes(range(248, 256))
 
 
 def random_part(length: int = 24) -> str:
-    # One read from the OS's CSPRNG, spelled in base 62: about 6 bits of it per character.
-    number = int.from_bytes(os.urandom(length), "big")
-    chars = []
-    for _ in range(length):
-        number, digit = divmod(number, 62)
-        chars.append(_ALPHABET[digit])
-    return "".join(chars)
+    """``length`` characters of base 62 from the OS's CSPRNG."""
+    spelled = b""
+    while len(spelled) < length:
+        spelled += os.urandom(length + 8).translate(_SPELL, _DROP)
+    return spelled[:length].decode()
 
 
 def new_id(kind: str, length: int = 24) -> str:
