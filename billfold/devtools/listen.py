@@ -195,6 +195,8 @@ def listen_command(args: argparse.Namespace) -> int:
         out=lambda line: print(line, flush=True),
     )
     signal.signal(signal.SIGTERM, _stop_on_term)
+    # ^C stops it even when started from a shell script's background job, which ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         listener.start(args.replay)
         where = f"forwarding events to {args.forward_to}" if args.forward_to else "printing events"

@@ -120,6 +120,8 @@ def logs_command(args: argparse.Namespace) -> int:
         return 2
     tail = Tail(client, keep, args.json, args.limit)
     signal.signal(signal.SIGTERM, _stop_on_term)
+    # ^C stops it even when started from a shell script's background job, which ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         recent = tail.newest(args.recent or (20 if args.once else 1))
         if args.recent or args.once:
