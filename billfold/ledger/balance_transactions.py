@@ -115,17 +115,30 @@ def record(
 
 
 def add_to_total(tx: Tx, account: str, livemode: bool, currency: str, net: int) -> None:
-    """Keep ``ledger_totals`` equal to the sum of the account's ledger rows: called in the same
-    transaction as every change to them (``billfold check`` compares the two)."""
-    tx.execute(
-        "INSERT INTO ledger_totals (account, livemode, currency, net) "
-        "VALUES (:account, :livemode, :currency, :net) "
-        "ON CONFLICT (account, livemode, currency) DO UPDATE SET net = ledger_totals.net + excluded.net",
-        account=account,
-        livemode=livemode,
-        currency=currency,
-        net=net,
-    )
+    """Keep ``ledger_totals`` equal to the sum of the account's ledger rows (``billfold check``
+    compares the two): every change to them adds here, in the same transaction.
+
+    The totals rows are written just before COMMIT, every account's in one sorted order. A
+    money movement thus holds an account's hot totals row only for the commit itself, and two
+    transactions touching the same two accounts cannot lock their rows in opposite orders."""
+    if _write_totals not in tx.before_commit:
+        tx.before_commit.append(_write_totals)
+    key = (account, livemode, currency)
+    tx.pending_totals[key] = tx.pending_totals.get(key, 0) + net
+
+
+def _write_totals(tx: Tx) -> None:
+    for (account, livemode, currency), net in sorted(tx.pending_totals.items()):
+        tx.execute(
+            "INSERT INTO ledger_totals (account, livemode, currency, net) "
+            "VALUES (:account, :livemode, :currency, :net) "
+            "ON CONFLICT (account, livemode, currency) DO UPDATE SET net = ledger_totals.net + excluded.net",
+            account=account,
+            livemode=livemode,
+            currency=currency,
+            net=net,
+        )
+    tx.pending_totals = {}
 
 
 def balances(tx: Tx, scope: Scope, now: int) -> dict[str, dict[str, int]]:
@@ -149,10 +162,15 @@ def balances(tx: Tx, scope: Scope, now: int) -> dict[str, dict[str, int]]:
             livemode=scope.livemode,
         )
     }
+    net = {row.currency: int(row.net) for row in totals}
+    # This transaction's own movements, not yet in ledger_totals (written just before COMMIT).
+    for (account, livemode, currency), delta in tx.pending_totals.items():
+        if account == scope.account and livemode == scope.livemode:
+            net[currency] = net.get(currency, 0) + delta
     found: dict[str, dict[str, int]] = {}
-    for row in totals:
-        waiting = pending.get(row.currency, 0)
-        found[row.currency] = {"available": int(row.net) - waiting, "pending": waiting}
+    for currency, total in net.items():
+        waiting = pending.get(currency, 0)
+        found[currency] = {"available": total - waiting, "pending": waiting}
     return found
 
 

@@ -135,6 +135,8 @@ class Database:
                 changes = driver.total_changes if self.dialect == "sqlite" and not write else None
                 try:
                     yield tx
+                    for step in tx.before_commit:
+                        step(tx)
                     if changes is not None and driver.total_changes != changes:
                         # A read may run on the event loop (billfold.wire.asgi), where waiting
                         # for SQLite's write lock would stall every request: reads never write.
@@ -163,6 +165,11 @@ class Tx:
         self.driver = driver  # the DB-API connection (sqlite3 or psycopg)
         self.write = write
         self.after_commit: list[Any] = []
+        # Called with this Tx just before COMMIT, inside the transaction (the ledger's totals).
+        self.before_commit: list[Any] = []
+        # Ledger totals this transaction adds, by (account, livemode, currency): written by the
+        # ledger's before-commit step, and rolled back with a savepoint (see Savepoint).
+        self.pending_totals: dict[tuple[str, bool, str], int] = {}
         self._savepoints = 0
 
     def execute(self, sql: str, **params: Any) -> Result:
@@ -206,11 +213,12 @@ class Tx:
 
 
 class Savepoint:
-    __slots__ = ("tx", "name")
+    __slots__ = ("tx", "name", "totals")
 
     def __init__(self, tx: Tx, name: str) -> None:
         self.tx = tx
         self.name = name
+        self.totals = dict(tx.pending_totals)
 
     def commit(self) -> None:
         self.tx.execute(f"RELEASE SAVEPOINT {self.name}")
@@ -218,6 +226,7 @@ class Savepoint:
     def rollback(self) -> None:
         self.tx.execute(f"ROLLBACK TO SAVEPOINT {self.name}")
         self.tx.execute(f"RELEASE SAVEPOINT {self.name}")
+        self.tx.pending_totals = self.totals
 
 
 def _rollback(pooled: Any) -> None:
