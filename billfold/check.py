@@ -365,11 +365,15 @@ def _check_deliveries(report: Report, tx: Tx, now: float, stuck_after: float) ->
 
 
 def _endpoints_for(event: _Doc, endpoints: list[_Doc], platforms: dict[str, str | None]) -> list[_Doc]:
-    """Endpoints that take the event now and existed before it (record.py's choice, replayed)."""
+    """Endpoints that take the event now and took it, unchanged, since before it (record.py's
+    choice, replayed)."""
     platform = platforms.get(event.account)
     chosen = []
     for endpoint in endpoints:
         if endpoint.deleted or endpoint.livemode != event.livemode or endpoint.seq > event.seq:
+            continue
+        # An endpoint whose events or status changed chose nothing before that change.
+        if int(event.data.get("created") or 0) <= int(endpoint.data.get("_subscribed_since") or -1):
             continue
         own = endpoint.account == event.account and not endpoint.data.get("_connect")
         connect = platform is not None and endpoint.account == platform and endpoint.data.get("_connect")

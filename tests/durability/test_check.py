@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import stripe
 
+from billfold.check import run_checks
 from billfold.store.db import Database
 from tests.billing.test_subscriptions import customer, price
 from tests.durability.cluster import Cluster
@@ -22,7 +23,7 @@ from tests.scenarios.test_marketplace import (
     pay,
     wait_for,
 )
-from tests.support.server import create_pg_database, drop_pg_database
+from tests.support.server import Server, create_pg_database, drop_pg_database
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -138,3 +139,38 @@ def test_each_corruption_is_reported(busy: tuple[Cluster, dict[str, Any]]) -> No
     text = cluster.cli("check")
     assert text.returncode == 1
     assert refund_txn in text.stdout and charge_txn in text.stdout and lost.event in text.stdout
+
+
+@pytest.mark.parametrize("fresh_server", ["sqlite", "postgres"], indirect=True)
+def test_an_endpoint_widened_or_enabled_later_is_not_a_difference(fresh_server: Server) -> None:
+    """Events made before an endpoint took them have no delivery to it, and must not be
+    reported as missing one."""
+    server = fresh_server.start()
+    client = stripe.StripeClient(server.secret_key, base_addresses={"api": server.url},
+                                 max_network_retries=0)
+    narrow = client.v1.webhook_endpoints.create({"url": "http://127.0.0.1:9/narrow",
+                                                 "enabled_events": ["customer.created"]})
+    paused = client.v1.webhook_endpoints.create({"url": "http://127.0.0.1:9/paused",
+                                                 "enabled_events": ["*"]})
+    client.v1.webhook_endpoints.update(paused.id, {"disabled": True})
+    made = client.v1.customers.create({"email": "before@example.com"})
+    client.v1.customers.update(made.id, {"name": "Before"})  # customer.updated: no endpoint took it
+    client.v1.webhook_endpoints.update(narrow.id, {"enabled_events": ["*"]})
+    client.v1.webhook_endpoints.update(paused.id, {"disabled": False})
+    database = Database(server.database_url)
+    try:
+        report = run_checks(database)
+        assert report.clean, report.text()
+        # Events after the change are held to both endpoints: losing one is reported, by count
+        # and by endpoint (times are in seconds: the event must come a second after the change).
+        time.sleep(1.1)
+        client.v1.customers.update(made.id, {"name": "After"})
+        with database.transaction() as tx:
+            tx.execute("DELETE FROM webhook_deliveries WHERE endpoint = :e AND event = "
+                       "(SELECT id FROM objects WHERE object = 'event' AND kind = 'customer.updated' "
+                       "ORDER BY seq DESC LIMIT 1)", e=narrow.id)
+        report = run_checks(database)
+    finally:
+        database.dispose()
+    assert [d.check for d in report.differences] == ["webhooks", "webhooks"], report.text()
+    assert any(f"no delivery to {narrow.id}" in d.detail for d in report.differences)

@@ -107,6 +107,7 @@ def update_webhook_endpoint(ctx: Ctx, params: dict[str, Any], webhook_endpoint: 
     endpoint = load(ctx, "webhook_endpoint", webhook_endpoint, for_update=True)
     if "url" in params:
         endpoint["url"] = _url(params["url"])
+    wanted_before = (endpoint.get("status"), endpoint.get("enabled_events"))
     if "enabled_events" in params:
         endpoint["enabled_events"] = _events(params["enabled_events"])
     if "description" in params:
@@ -118,6 +119,10 @@ def update_webhook_endpoint(ctx: Ctx, params: dict[str, Any], webhook_endpoint: 
         if params["disabled"]:
             # A disabled endpoint is sent nothing, including retries already scheduled.
             deliveries.cancel_for_endpoint(ctx.tx, endpoint["id"], float(ctx.now))
+    if (endpoint.get("status"), endpoint.get("enabled_events")) != wanted_before:
+        # Events up to now were chosen by the old settings; `billfold check` must not expect
+        # deliveries of them by the new ones.
+        endpoint["_subscribed_since"] = ctx.now
     ctx.objects.save(endpoint)
     return endpoint
 
