@@ -18,7 +18,6 @@ import pytest
 
 from billfold.app import Billfold
 from billfold.clock import Clock
-from billfold.config import Settings
 from billfold.context import Ctx
 from billfold.errors import InvalidRequestError, ResourceMissing
 from billfold.resources.billing import coupons, discounts, promotion_codes
@@ -33,7 +32,7 @@ from billfold.resources.payments import customers
 from billfold.store.objects import Scope
 from billfold.wire.present import present
 from billfold.wire.versions import LATEST
-from tests.support.server import create_pg_database, drop_pg_database
+from tests.support.inprocess import billfold_in_process
 
 T = TypeVar("T")
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "stripe-fixtures-2026-08.json"
@@ -139,13 +138,8 @@ class ManualClock(Clock):
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Billfold]:
-    url = str(tmp_path / "discounts.db") if request.param == "sqlite" else create_pg_database()
-    instance = Billfold(Settings(database_url=url), clock=ManualClock(ts(2025, 1, 31, 12)))
-    instance.start()
-    yield instance
-    instance.db.dispose()
-    if request.param == "postgres":
-        drop_pg_database(url)
+    with billfold_in_process(request.param, tmp_path, clock=ManualClock(ts(2025, 1, 31, 12))) as instance:
+        yield instance
 
 
 def run(app: Billfold, step: Callable[[Ctx], T], version: str = LATEST) -> T:

@@ -14,7 +14,6 @@ import stripe
 
 from billfold.app import Billfold
 from billfold.check import run_checks
-from billfold.config import Settings
 from billfold.context import Ctx
 from billfold.errors import InvalidRequestError
 from billfold.ledger.balance_transactions import balances, record
@@ -25,7 +24,8 @@ from billfold.wire.params import Int
 from billfold.wire.router import Route
 from tests.conftest import BACKENDS, new_server
 from tests.support.connect import completed_account
-from tests.support.server import Server, create_pg_database, drop_pg_database
+from tests.support.inprocess import billfold_in_process
+from tests.support.server import Server, drop_pg_database
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -87,13 +87,8 @@ def test_transfers_and_reversals_racing_both_ways_all_succeed(server: Server) ->
 
 @pytest.fixture(params=BACKENDS)
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Billfold]:
-    url = str(tmp_path / "totals.db") if request.param == "sqlite" else create_pg_database()
-    instance = Billfold(Settings(database_url=url))
-    instance.start()
-    yield instance
-    instance.db.dispose()
-    if request.param == "postgres":
-        drop_pg_database(url)
+    with billfold_in_process(request.param, tmp_path) as instance:
+        yield instance
 
 
 def test_an_error_after_money_moved_leaves_the_totals_as_they_were(app: Billfold) -> None:

@@ -15,13 +15,13 @@ import sqlalchemy as sa
 import stripe
 
 from billfold.app import Billfold
-from billfold.config import Settings
 from billfold.context import Ctx
 from billfold.errors import StateConflict
 from billfold.wire.handler import ApiRequest, handle
 from billfold.wire.params import Bool, Currency, Str, parse_fields
 from billfold.wire.router import Route
-from tests.support.server import Server, create_pg_database, drop_pg_database
+from tests.support.inprocess import billfold_in_process
+from tests.support.server import Server
 from tests.wire.conftest import count_events, customers_with, error_of
 
 BAD_CREATES: list[tuple[dict[str, Any], str, str, str | None]] = [
@@ -190,13 +190,8 @@ def test_no_odd_parameter_shape_gives_a_500(http: httpx.Client, client: stripe.S
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Billfold]:
-    url = str(tmp_path / "errors.db") if request.param == "sqlite" else create_pg_database()
-    instance = Billfold(Settings(database_url=url))
-    instance.start()
-    yield instance
-    instance.db.dispose()
-    if request.param == "postgres":
-        drop_pg_database(url)
+    with billfold_in_process(request.param, tmp_path) as instance:
+        yield instance
 
 
 Reply = tuple[int, dict[str, Any], dict[str, str]]

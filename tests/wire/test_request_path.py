@@ -21,18 +21,14 @@ from billfold.config import Settings
 from billfold.ids import random_part
 from billfold.store.db import Tx
 from billfold.store.objects import INDEXED, ObjectStore, Scope
-from tests.support.server import Server, create_pg_database, drop_pg_database
+from tests.support.inprocess import billfold_in_process
+from tests.support.server import Server
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Billfold]:
-    url = str(tmp_path / "path.db") if request.param == "sqlite" else create_pg_database()
-    instance = Billfold(Settings(database_url=url))
-    instance.start()
-    yield instance
-    instance.db.dispose()
-    if request.param == "postgres":
-        drop_pg_database(url)
+    with billfold_in_process(request.param, tmp_path) as instance:
+        yield instance
 
 
 def _hold_write_lock(server: Server) -> Any:
