@@ -58,6 +58,7 @@ def serve(settings: Settings, workers: int = 1, pid_file: str | None = None) -> 
         return Supervisor(settings, workers, pid_file).run()
     app = Billfold(settings)
     app.start()
+    app.db.start_checkpoints()
     print_keys(app)
     if pid_file:
         _write_pid_file(pid_file, {"supervisor": None, "api": [os.getpid()],

@@ -8,7 +8,9 @@ reads an object it is about to change.
 
 from __future__ import annotations
 
+import logging
 import re
+import sqlite3
 import threading
 from collections import namedtuple
 from collections.abc import Iterator
@@ -21,6 +23,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger("billfold.db")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MAX_OVERFLOW = 40
@@ -49,7 +53,7 @@ class Database:
                 pool_size=16,
                 max_overflow=48,
             )
-            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "connect", self._sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.dialect = "postgresql"
@@ -57,6 +61,8 @@ class Database:
                 self.url, pool_size=24, max_overflow=_PG_MAX_OVERFLOW, pool_pre_ping=True
             )
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        self._checkpoints: threading.Thread | None = None
+        self._stop_checkpoints = threading.Event()
         self._statements: dict[str, sa.TextClause] = {}
         self._native: dict[str, str] = {}
         self._row_classes: dict[tuple[str, ...], Any] = {}
@@ -153,7 +159,44 @@ class Database:
             if lock is not None:
                 lock.release()
 
+    def start_checkpoints(self, interval: float = 0.05) -> None:
+        """SQLite: copy the WAL into the database from a background thread, not in COMMIT.
+
+        By default the commit that pushes the WAL past 1,000 pages runs the checkpoint (and its
+        fsync) itself, so every few dozen writes one request pays for all the others. A server
+        or worker process calls this once: its connections then never checkpoint, and a thread
+        runs a PASSIVE checkpoint (which waits for no reader or writer) every ``interval``.
+        """
+        if self.is_postgres or self._checkpoints is not None:
+            return
+        self._checkpoints = threading.Thread(
+            target=self._checkpoint_loop, args=(interval,), name="billfold-wal-checkpoints", daemon=True
+        )
+        self._checkpoints.start()
+        # Connections already pooled were opened with SQLite's automatic checkpoints.
+        self.engine.dispose()
+
+    def _checkpoint_loop(self, interval: float) -> None:
+        conn = sqlite3.connect(self.engine.url.database or "", isolation_level=None, check_same_thread=False)
+        try:
+            while not self._stop_checkpoints.wait(interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    log.exception("WAL checkpoint failed; trying again")
+        finally:
+            conn.close()
+
+    def _sqlite_connect(self, dbapi_connection: Any, record: Any) -> None:
+        _sqlite_connect(dbapi_connection, record)
+        if self._checkpoints is not None:
+            dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
     def dispose(self) -> None:
+        if self._checkpoints is not None:
+            self._stop_checkpoints.set()
+            self._checkpoints.join(timeout=5)
+            self._checkpoints = None
         self.engine.dispose()
 
 

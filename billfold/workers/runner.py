@@ -41,6 +41,7 @@ def run(settings: Settings) -> int:
 
     app = Billfold(settings)
     app.start()
+    app.db.start_checkpoints()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -145,3 +145,29 @@ def test_ids_use_the_whole_alphabet_evenly() -> None:
     # Each of 62 characters within 10% of its share (about 7 standard deviations).
     assert all(abs(n - expected) < expected * 0.1 for n in counts.values())
     assert len(random_part(14)) == 14 and len(random_part(3)) == 3
+
+
+def test_sqlite_checkpoints_run_in_the_background(tmp_path: Path) -> None:
+    """A server's connections never checkpoint in COMMIT; a thread copies the WAL into the
+    database file instead, so the file grows while the WAL is still far from SQLite's own
+    1,000-page threshold."""
+    app = Billfold(Settings(database_url=str(tmp_path / "wal.db")))
+    app.start()
+    app.db.start_checkpoints(interval=0.02)
+    try:
+        with app.db.transaction(write=False) as tx:
+            assert tx.one("PRAGMA wal_autocheckpoint").wal_autocheckpoint == 0
+        before = (tmp_path / "wal.db").stat().st_size
+        scope = Scope(app.platform_account, False)
+        for batch in range(20):
+            with app.db.transaction() as tx:
+                store = ObjectStore(tx, scope)
+                for n in range(10):
+                    store.insert({"id": f"cus_{batch}_{n}", "object": "customer", "created": n,
+                                  "description": "x" * 4_000})
+        deadline = time.monotonic() + 5
+        while (tmp_path / "wal.db").stat().st_size < before + 500_000 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert (tmp_path / "wal.db").stat().st_size >= before + 500_000
+    finally:
+        app.db.dispose()
