@@ -105,7 +105,7 @@ def run_checks(db: Database, now: float | None = None, stuck_after: float = STUC
     snapshots already; PostgreSQL's need REPEATABLE READ)."""
     at = time.time() if now is None else now
     report = Report()
-    with db.transaction(write=False) as tx:
+    with db.transaction(write=False, snapshot=True) as tx:
         if db.is_postgres:
             tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         ledger = _ledger(tx)

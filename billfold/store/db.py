@@ -121,12 +121,17 @@ class Database:
         return found
 
     @contextmanager
-    def transaction(self, write: bool = True) -> Iterator[Tx]:
+    def transaction(self, write: bool = True, snapshot: bool = False) -> Iterator[Tx]:
         """One database transaction on a pooled driver connection.
 
         BEGIN, COMMIT and ROLLBACK go straight to the driver: SQLAlchemy keeps the pool (and
         alembic its migrations), but its Connection and transaction objects cost more per
         request than a primary-key read.
+
+        A PostgreSQL read runs its statements in autocommit: at READ COMMITTED every statement
+        takes its own snapshot anyway, so BEGIN and COMMIT would add two round trips and nothing
+        else. ``snapshot=True`` asks for a real transaction (one REPEATABLE READ snapshot, say,
+        or ``SET LOCAL``). SQLite reads are always one snapshot.
         """
         lock = self._write_lock if write else None
         if lock is not None:
@@ -137,6 +142,10 @@ class Database:
                 driver: Any = pooled.dbapi_connection
                 if self.dialect == "sqlite":
                     driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                else:
+                    autocommit = not write and not snapshot
+                    if driver.autocommit != autocommit:
+                        driver.autocommit = autocommit
                 tx = Tx(self, driver, write)
                 changes = driver.total_changes if self.dialect == "sqlite" and not write else None
                 try:

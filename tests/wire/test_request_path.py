@@ -124,7 +124,7 @@ def test_each_list_filter_reads_its_partial_index(app: Billfold, column: str) ->
             statements.append((sql, params))
             return super().execute(sql, **params)
 
-    with app.db.transaction(write=False) as tx:
+    with app.db.transaction(write=False, snapshot=True) as tx:
         recording = Recording(tx.db, tx.driver, write=False)
         ObjectStore(recording, Scope(app.platform_account, False)).page(
             "thing", filters={column: "value"}, limit=5
