@@ -12,6 +12,7 @@ import logging
 import re
 import sqlite3
 import threading
+import time
 from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ log = logging.getLogger("billfold.db")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MAX_OVERFLOW = 40
+_PING_AFTER_IDLE = 1.0  # seconds
 _MIGRATION_LOCK_ID = 0x62696C6C  # "bill": serialises schema upgrades across processes
 
 
@@ -57,15 +59,41 @@ class Database:
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.dialect = "postgresql"
-            self.engine = sa.create_engine(
-                self.url, pool_size=24, max_overflow=_PG_MAX_OVERFLOW, pool_pre_ping=True
-            )
+            # No pre-ping on every checkout (a round trip per transaction): _checkout() pings
+            # only a connection that has sat idle, where a restarted server would show.
+            self.engine = sa.create_engine(self.url, pool_size=24, max_overflow=_PG_MAX_OVERFLOW)
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
         self._checkpoints: threading.Thread | None = None
         self._stop_checkpoints = threading.Event()
         self._statements: dict[str, sa.TextClause] = {}
         self._native: dict[str, str] = {}
         self._row_classes: dict[tuple[str, ...], Any] = {}
+
+    def _checkout(self) -> Any:
+        """A pooled connection; on PostgreSQL one idle for a while is pinged first, and if the
+        server has gone away meanwhile (a restart, a proxy's idle timeout) every idle
+        connection is replaced."""
+        pooled = self.engine.raw_connection()
+        if not self.is_postgres:
+            return pooled
+        now = time.monotonic()
+        last_used = pooled.info.get("billfold_used")
+        pooled.info["billfold_used"] = now
+        if last_used is None or now - last_used < _PING_AFTER_IDLE:
+            return pooled
+        driver: Any = pooled.dbapi_connection
+        try:
+            driver.execute("SELECT 1")
+            driver.rollback()  # back to idle, whatever autocommit mode it was left in
+            return pooled
+        except Exception:  # any failure: this connection, and its idle siblings, are gone
+            log.info("an idle PostgreSQL connection was lost; reconnecting")
+            pooled.invalidate()
+            pooled.close()
+            self.engine.dispose()
+            pooled = self.engine.raw_connection()
+            pooled.info["billfold_used"] = now
+            return pooled
 
     def can_read_now(self) -> bool:
         """Whether a read transaction would start without waiting for a pooled connection.
@@ -137,7 +165,7 @@ class Database:
         if lock is not None:
             lock.acquire()
         try:
-            pooled = self.engine.raw_connection()
+            pooled = self._checkout()
             try:
                 driver: Any = pooled.dbapi_connection
                 if self.dialect == "sqlite":

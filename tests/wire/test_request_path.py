@@ -22,7 +22,7 @@ from billfold.ids import random_part
 from billfold.store.db import Tx
 from billfold.store.objects import INDEXED, ObjectStore, Scope
 from tests.support.inprocess import billfold_in_process
-from tests.support.server import Server
+from tests.support.server import Server, create_pg_database, drop_pg_database
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -171,3 +171,33 @@ def test_sqlite_checkpoints_run_in_the_background(tmp_path: Path) -> None:
         assert (tmp_path / "wal.db").stat().st_size >= before + 500_000
     finally:
         app.db.dispose()
+
+
+def test_postgres_connections_lost_while_idle_are_replaced(tmp_path: Path) -> None:
+    """Without a ping on every checkout, a connection idle past a second is pinged first: after
+    the server drops every connection (a restart, a proxy's idle timeout), requests still work."""
+    server = Server(backend="postgres", database_url=create_pg_database(), workdir=tmp_path).start()
+    try:
+        client = stripe.StripeClient(server.secret_key, base_addresses={"api": server.url},
+                                     max_network_retries=0)
+        made = client.v1.customers.create({"email": "idle@example.com"})
+        # Writes run on worker threads: eight at once leave several connections in the pool.
+        warm = [threading.Thread(target=lambda: [client.v1.customers.create({"name": "warm"})
+                                                 for _ in range(5)]) for _ in range(8)]
+        for thread in warm:
+            thread.start()
+        for thread in warm:
+            thread.join()
+        name = server.database_url.rpartition("/")[2]
+        with psycopg.connect(server.database_url, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()", (name,)).fetchone()
+        assert killed is not None and killed[0] >= 3
+        time.sleep(1.2)
+        for _ in range(10):
+            assert client.v1.customers.retrieve(made.id).email == "idle@example.com"
+            client.v1.customers.create({"email": "after@example.com"})
+    finally:
+        server.stop()
+        drop_pg_database(server.database_url)
