@@ -65,7 +65,6 @@ class Database:
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
         self._checkpoints: threading.Thread | None = None
         self._stop_checkpoints = threading.Event()
-        self._statements: dict[str, sa.TextClause] = {}
         self._native: dict[str, str] = {}
         self._row_classes: dict[tuple[str, ...], Any] = {}
 
@@ -125,12 +124,6 @@ class Database:
                 if self.is_postgres:
                     conn.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID})
                     conn.commit()
-
-    def statement(self, sql: str) -> sa.TextClause:
-        clause = self._statements.get(sql)
-        if clause is None:
-            clause = self._statements[sql] = sa.text(sql)
-        return clause
 
     def native(self, sql: str) -> str:
         """``sql`` in the driver's own parameter style (sqlite3 takes ``:name`` as written)."""
@@ -293,12 +286,16 @@ class Tx:
 
 
 class Savepoint:
-    __slots__ = ("tx", "name", "totals")
+    """Rolling back undoes the SQL since the savepoint and the Tx's own deferred work with it:
+    ledger totals still to write, and callbacks promised for after the commit."""
+
+    __slots__ = ("tx", "name", "totals", "callbacks")
 
     def __init__(self, tx: Tx, name: str) -> None:
         self.tx = tx
         self.name = name
         self.totals = dict(tx.pending_totals)
+        self.callbacks = len(tx.after_commit)
 
     def commit(self) -> None:
         self.tx.execute(f"RELEASE SAVEPOINT {self.name}")
@@ -307,6 +304,7 @@ class Savepoint:
         self.tx.execute(f"ROLLBACK TO SAVEPOINT {self.name}")
         self.tx.execute(f"RELEASE SAVEPOINT {self.name}")
         self.tx.pending_totals = self.totals
+        del self.tx.after_commit[self.callbacks:]
 
 
 def _rollback(pooled: Any) -> None:

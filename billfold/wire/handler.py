@@ -311,7 +311,6 @@ def _run_saved(ctx: Ctx, call: _Call) -> tuple[int, dict[str, Any]]:
     """Run the handler inside a savepoint: an error it raises undoes its changes and becomes
     the response the key remembers. Lock conflicts are not remembered: a retry should run."""
     savepoint = ctx.tx.savepoint()
-    callbacks = len(ctx.tx.after_commit)
     try:
         result = _run(ctx, call)
     except StripeError as exc:
@@ -319,8 +318,6 @@ def _run_saved(ctx: Ctx, call: _Call) -> tuple[int, dict[str, Any]]:
             raise
         savepoint.rollback()
         ctx.events.clear()
-        # Work promised for after the commit belonged to the changes just undone.
-        del ctx.tx.after_commit[callbacks:]
         return exc.status, exc.body()
     savepoint.commit()
     return result

@@ -87,13 +87,17 @@ def test_a_read_transaction_that_writes_is_undone_and_refused(tmp_path: Path) ->
 
 
 def test_a_savepoint_undoes_only_what_followed_it(app: Billfold) -> None:
+    """SQL, and the after-commit work the undone part had asked for."""
     scope = Scope(app.platform_account, False)
     with app.db.transaction() as tx:
         store = ObjectStore(tx, scope)
         store.insert({"id": "cus_kept", "object": "customer", "created": 1})
+        tx.after_commit.append(app.wake_jobs)
         savepoint = tx.savepoint()
         store.insert({"id": "cus_undone", "object": "customer", "created": 2})
+        tx.after_commit.append(app.wake_deliveries)  # promised by the undone change
         savepoint.rollback()
+        assert tx.after_commit == [app.wake_jobs]
         inner = tx.savepoint()
         store.insert({"id": "cus_released", "object": "customer", "created": 3})
         inner.commit()
